@@ -20,8 +20,8 @@ export class FlowRecord {
   src4 = 0;
   dst4 = 0;
   /** IPv6 addresses (valid when ipVersion is 6); preallocated, overwritten per record. */
-  readonly src6 = new Uint8Array(16);
-  readonly dst6 = new Uint8Array(16);
+  readonly src6: Buffer = Buffer.alloc(16);
+  readonly dst6: Buffer = Buffer.alloc(16);
   srcPort = 0;
   dstPort = 0;
   protocol = 0;

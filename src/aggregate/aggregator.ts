@@ -1,0 +1,168 @@
+// Interval windows over a clock that the caller advances: the wall clock live; in replay the records'
+// own time (the newest flow end seen), so replay output is deterministic and does not depend on when
+// the exporter happened to send. A record's bytes/packets are spread over the intervals its
+// [start, end] covers (or assigned at its end or arrival). An interval stays open `holdMs` after its end
+// for records exported late (long active timeouts); a portion for an interval already closed is added
+// to the current one and counted as late — nothing is dropped.
+import type { FlowRecord } from '../flow/record.js';
+import type { IntervalSummary } from './summary.js';
+import { Window, type WindowLimits } from './window.js';
+
+export type AssignMode = 'spread' | 'end' | 'arrival';
+
+export interface AggregatorConfig extends WindowLimits {
+  intervalMs: number;
+  holdMs: number;
+  assign: AssignMode;
+  topHosts: number;
+  topPorts: number;
+  groupNames: readonly string[];
+}
+
+export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
+  intervalMs: 10_000,
+  holdMs: 75_000,
+  assign: 'spread',
+  topHosts: 1000,
+  topPorts: 100,
+  maxHosts: 100_000,
+  maxPorts: 20_000,
+  maxExporters: 1000,
+  perExporter: true,
+  groupNames: ['home'],
+};
+
+export type SummaryHandler = (s: IntervalSummary) => void;
+/** Collector counters for the period a summary closes (filled by the pipeline). */
+export type StatsProvider = () => Record<string, number>;
+
+export class Aggregator {
+  readonly cfg: AggregatorConfig;
+  private readonly windows = new Map<number, Window>();
+  /** next interval index to emit; undefined until the first record or start() */
+  private nextK: number | undefined;
+  /** once start() ran or a summary was emitted, intervals before nextK are closed for good */
+  private committed = false;
+  private nowMs = 0;
+  /** totals for tests and self-metrics */
+  lateTotal = 0;
+  emitted = 0;
+
+  constructor(cfg: Partial<AggregatorConfig>, private readonly onSummary: SummaryHandler,
+    private readonly stats: StatsProvider = () => ({})) {
+    this.cfg = { ...AGGREGATOR_DEFAULTS, ...cfg };
+    if (!(this.cfg.intervalMs >= 1000) || this.cfg.intervalMs % 1000 !== 0) {
+      throw new Error(`interval must be a whole number of seconds, got ${this.cfg.intervalMs} ms`);
+    }
+  }
+
+  /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
+  start(nowMs: number): void {
+    this.nowMs = nowMs;
+    if (this.nextK === undefined) this.nextK = Math.floor(nowMs / this.cfg.intervalMs);
+    this.committed = true;
+  }
+
+  /** Index of the interval containing t. */
+  indexOf(t: number): number {
+    return Math.floor(t / this.cfg.intervalMs);
+  }
+
+  private isClosed(k: number): boolean {
+    return (k + 1) * this.cfg.intervalMs + this.cfg.holdMs <= this.nowMs;
+  }
+
+  private window(k: number): Window {
+    let w = this.windows.get(k);
+    if (w === undefined) {
+      w = new Window(k, this.cfg.groupNames.length, this.cfg);
+      this.windows.set(k, w);
+      if (this.nextK === undefined || k < this.nextK) this.nextK = k; // only reached while uncommitted
+    }
+    return w;
+  }
+
+  /** Target window for a portion at interval k: itself if open, else the current one (late). */
+  private target(k: number): Window {
+    const cur = this.indexOf(this.nowMs);
+    // future beyond the current interval (exporter clock ahead): clamp to current, keeps windows bounded
+    if (k > cur) k = cur;
+    if (this.isClosed(k) || (this.committed && k < this.nextK!)) {
+      const w = this.window(Math.max(cur, this.nextK ?? cur));
+      w.late++;
+      this.lateTotal++;
+      return w;
+    }
+    return this.window(k);
+  }
+
+  /**
+   * Adds one record, direction and groups already classified. `arrivalMs` is when the datagram
+   * arrived (capture time in replay); rates are applied here.
+   */
+  add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
+    const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
+    const B = rec.bytes * r, P = rec.packets * r, F = r;
+    const I = this.cfg.intervalMs;
+    let s = rec.startMs, e = rec.endMs;
+    if (this.cfg.assign === 'arrival') s = e = arrivalMs;
+    else if (this.cfg.assign === 'end' || !(e > s)) s = e;
+    const ks = this.indexOf(s);
+    // an end exactly on a boundary belongs to the interval before it
+    const ke = e > s ? Math.ceil(e / I) - 1 : ks;
+    if (ke <= ks) {
+      this.target(ks).add(rec, direction, srcGroup, dstGroup, B, P, F, true);
+      return;
+    }
+    // even spread with cumulative rounding: the portions add up to B and P exactly
+    const D = e - s;
+    let prevB = 0, prevP = 0;
+    for (let k = ks; k <= ke; k++) {
+      const cum = Math.min(e, (k + 1) * I) - s;
+      const cb = k === ke ? B : Math.round((B * cum) / D);
+      const cp = k === ke ? P : Math.round((P * cum) / D);
+      this.target(k).add(rec, direction, srcGroup, dstGroup, cb - prevB, cp - prevP, F, k === ke);
+      prevB = cb;
+      prevP = cp;
+    }
+  }
+
+  /** Moves the clock forward without emitting (emission happens in advance()). */
+  setClock(nowMs: number): void {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+  }
+
+  get clock(): number {
+    return this.nowMs;
+  }
+
+  /** Moves the clock forward and emits every interval that has closed, in order, empty ones included. */
+  advance(nowMs: number): void {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    while (this.nextK !== undefined && this.isClosed(this.nextK)) this.emit(this.nextK);
+  }
+
+  /** Emits every open interval, up to the last one holding data (shutdown, end of replay). */
+  flush(): void {
+    if (this.nextK === undefined) return;
+    let last = this.nextK - 1;
+    for (const k of this.windows.keys()) if (k > last) last = k;
+    while (this.nextK <= last) this.emit(this.nextK);
+  }
+
+  /** Number of intervals currently open (for self-metrics and memory checks). */
+  get openWindows(): number {
+    return this.windows.size;
+  }
+
+  private emit(k: number): void {
+    const w = this.windows.get(k) ?? new Window(k, this.cfg.groupNames.length, this.cfg);
+    this.windows.delete(k);
+    this.nextK = k + 1;
+    this.committed = true;
+    const summary = w.summarize(this.cfg.intervalMs, this.cfg.topHosts, this.cfg.topPorts,
+      this.cfg.groupNames, this.stats());
+    this.emitted++;
+    this.onSummary(summary);
+  }
+}

@@ -1,0 +1,104 @@
+// The immutable summary of one closed interval: what every sink receives. docs/output.md documents it.
+
+export type DirectionName = 'in' | 'out' | 'internal' | 'external';
+export type HostDirection = 'in' | 'out';
+
+export interface Totals {
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
+export interface RateTotals extends Totals {
+  /** bits per second and packets per second over the interval length */
+  bps: number;
+  pps: number;
+}
+
+export interface HostRow extends Totals {
+  host: string;
+  group: string;
+  /** in = received by the host, out = sent by it */
+  direction: HostDirection;
+}
+
+export interface PortRow extends Totals {
+  protocol: string;
+  port: number;
+  direction: DirectionName;
+}
+
+export interface ProtocolRow extends Totals {
+  protocol: string;
+  direction: DirectionName;
+}
+
+export interface GroupRow extends Totals {
+  group: string;
+  direction: HostDirection;
+}
+
+export interface ExporterRow extends Totals {
+  exporter: string;
+  records: number;
+}
+
+export interface IntervalStats {
+  /** flow records added to this interval (a spread record counts once, in its last interval) */
+  records: number;
+  /** portions of records that arrived after their interval had closed and were added here */
+  late: number;
+  /** records whose local host did not fit the host table (counted in hostsOther) */
+  hostOverflow: number;
+  portOverflow: number;
+  exporterOverflow: number;
+  /** collector counters over the wall-clock period that ended with this summary */
+  collector: Record<string, number>;
+}
+
+export interface IntervalSummary {
+  /** epoch seconds; end - start = interval */
+  start: number;
+  end: number;
+  interval: number;
+  directions: Record<DirectionName, RateTotals>;
+  /** top N receivers (direction in) and top N senders (direction out), by bytes */
+  hosts: HostRow[];
+  /** the rest of the local-host traffic: hosts + hostsOther = directions.in + internal (for in), out + internal (for out) */
+  hostsOther: Record<HostDirection, Totals>;
+  ports: PortRow[];
+  /** ports + portsOther = directions, per direction */
+  portsOther: Record<DirectionName, Totals>;
+  protocols: ProtocolRow[];
+  groups: GroupRow[];
+  exporters: ExporterRow[];
+  stats: IntervalStats;
+}
+
+export const DIRECTIONS: readonly DirectionName[] = ['in', 'out', 'internal', 'external'];
+
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp',
+  89: 'ospf', 103: 'pim', 112: 'vrrp', 132: 'sctp',
+};
+
+export function protocolName(p: number): string {
+  return PROTOCOL_NAMES[p] ?? String(p);
+}
+
+/** Protocols whose records carry ports; the others are counted under port 0. */
+export function hasPorts(p: number): boolean {
+  return p === 6 || p === 17 || p === 132 || p === 33 || p === 136;
+}
+
+/**
+ * The service port of a record, documented in docs/output.md: the lower of the two ports (servers
+ * listen on the well-known/registered side, clients use ephemeral ports above it); a zero port never
+ * wins; protocols without ports give 0.
+ */
+export function servicePort(protocol: number, srcPort: number, dstPort: number): number {
+  if (!hasPorts(protocol)) return 0;
+  if (srcPort === 0) return dstPort;
+  if (dstPort === 0) return srcPort;
+  return srcPort < dstPort ? srcPort : dstPort;
+}

@@ -1,0 +1,150 @@
+// The command line: `flowbridge [run]` (live collector), `flowbridge replay FILE...`, `--print-config`.
+import { readFileSync } from 'node:fs';
+import { loadConfig, printConfig, type Config } from './config/load.js';
+import { ConfigError } from './lib/errors.js';
+import { createLogger, type Logger } from './lib/log.js';
+import { Pipeline } from './pipeline.js';
+import { replayFiles } from './ingest/replay.js';
+import type { Sink } from './export/sink.js';
+import { ConsoleSink } from './export/console.js';
+import { JsonSink } from './export/json.js';
+
+const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
+
+Usage:
+  flowbridge [run] [--config FILE] [options]      run the collector (UDP 2055 NetFlow/IPFIX, 6343 sFlow)
+  flowbridge replay FILE... [options]             feed pcap/pcapng captures through the same pipeline
+  flowbridge --print-config [options]             show the effective configuration (secrets redacted)
+
+Shortcuts:
+  --home PREFIXES        home networks (comma-separated CIDRs) as the group "home"
+  --interval SECONDS     interval length (default 10)
+  --output FORMAT        console | json | none (json: one object per interval on stdout)
+  --realtime             replay: pace the capture at its recorded speed
+  --shift-to-now         replay: rebase capture time to the present
+Every configuration key is also an option; see docs/configuration.md.`;
+
+interface Cli {
+  command: 'run' | 'replay';
+  files: string[];
+  argv: string[];
+  file?: string;
+  overrides: Record<string, unknown>;
+  printConfig: boolean;
+  realtime: boolean;
+  shiftToNow: boolean;
+}
+
+/** Splits our own flags and positional files from the config options convict parses. */
+export function parseCli(args: string[]): Cli | 'help' | 'version' {
+  const cli: Cli = { command: 'run', files: [], argv: [], overrides: {}, printConfig: false, realtime: false, shiftToNow: false };
+  let i = 0;
+  if (args[0] === 'run' || args[0] === 'replay') cli.command = args[i++] as 'run' | 'replay';
+  const value = (name: string): string => {
+    const eq = args[i]!.indexOf('=');
+    if (eq >= 0) return args[i]!.slice(eq + 1);
+    const v = args[++i];
+    if (v === undefined) throw new ConfigError(name, `config: ${name}: expected a value after --${name}`);
+    return v;
+  };
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : '';
+    switch (name) {
+      case 'help': return 'help';
+      case 'version': return 'version';
+      case 'print-config': cli.printConfig = true; break;
+      case 'realtime': cli.realtime = true; break;
+      case 'shift-to-now': cli.shiftToNow = true; break;
+      case 'config': cli.file = value('config'); break;
+      case 'home': cli.overrides.networks = { home: value('home').split(',').map((s) => s.trim()).filter(Boolean) }; break;
+      case 'output': cli.overrides.output = { format: value('output') }; break;
+      case '':
+        if (a.startsWith('-')) throw new ConfigError(a, `config: unknown option ${a}`);
+        cli.files.push(a);
+        break;
+      default:
+        cli.argv.push(a);
+        if (!a.includes('=') && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) cli.argv.push(args[++i]!);
+    }
+  }
+  if (cli.command === 'run' && cli.files.length) {
+    throw new ConfigError('files', `config: unexpected argument ${cli.files[0]} (did you mean "flowbridge replay ${cli.files[0]}"?)`);
+  }
+  if (cli.command === 'replay' && !cli.files.length && !cli.printConfig) {
+    throw new ConfigError('files', 'config: replay needs at least one capture file (pcap or pcapng)');
+  }
+  return cli;
+}
+
+export function makeSinks(cfg: Config): Sink[] {
+  switch (cfg.output.format) {
+    case 'json': return [new JsonSink(cfg.output.path)];
+    case 'console': return [new ConsoleSink(cfg.output.path)];
+    default: return [];
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs until a signal; returns the exit status. */
+async function runLive(cfg: Config, log: Logger): Promise<number> {
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: makeSinks(cfg), log });
+  await pipeline.start();
+  log.info({ interval: cfg.interval / 1000, networks: cfg.networks }, 'collector started');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping: flushing the open interval');
+      const timer = setTimeout(() => {
+        log.error({ timeoutMs: cfg.shutdownTimeout }, 'shutdown timed out');
+        resolve(1);
+      }, cfg.shutdownTimeout);
+      timer.unref();
+      pipeline.stop().then(() => resolve(0), (err) => {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        resolve(1);
+      }).finally(() => clearTimeout(timer));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function main(args: string[]): Promise<number> {
+  let cli: ReturnType<typeof parseCli>;
+  let cfg: Config;
+  try {
+    cli = parseCli(args);
+    if (cli === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    if (cli === 'version') {
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    cfg = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (cli.printConfig) {
+    process.stdout.write(`${printConfig(cfg)}\n`);
+    return 0;
+  }
+  const log = createLogger(cfg.log.level);
+  if (cli.command === 'replay') {
+    return replayFiles(cli.files, cfg, { sinks: makeSinks(cfg), log, realtime: cli.realtime, shiftToNow: cli.shiftToNow });
+  }
+  return runLive(cfg, log);
+}
+

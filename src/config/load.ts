@@ -1,0 +1,262 @@
+// Loads the configuration: defaults < file (--config, JSON or YAML) < env < argv < overrides (the CLI's
+// shortcut flags). convict reads env and argv and validates strictly; every failure becomes ONE
+// ConfigError line naming the key, the bad value and the expected form.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import convict from 'convict';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../lib/errors.js';
+import { FormatError, type FormatDef } from './formats.js';
+import { argName, envName, isLeaf, schema as fullSchema, type Config, type Leaf, type Section } from './schema.js';
+
+export type { Config } from './schema.js';
+
+export interface LoadOptions {
+  /** Command-line arguments (without node and script); default process.argv.slice(2). */
+  argv?: string[];
+  /** Environment; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Path of a .json, .yaml or .yml file (the --config flag). */
+  file?: string;
+  /** Highest precedence, same shape as a config file. */
+  overrides?: object;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+// convict takes any schema node with a "default" key for a leaf, so a key named "default"
+// (sampling.default) is renamed inside convict and back outside. Only section keys are renamed.
+const internalKey = (k: string): string => (k === 'default' ? '$default' : k);
+const publicKey = (k: string): string => (k === '$default' ? 'default' : k);
+
+// convict walks object values by splitting paths on "." (flatten() in validate), so an object keyed by
+// data such as "192.0.2.1" breaks it. Keyed formats therefore travel through convict as an entry list
+// wrapped in a marker object, and are unwrapped before normalizing.
+const ENTRIES = '$entries';
+function encode(f: FormatDef, v: unknown): unknown {
+  return f.keyed && isObj(v) ? { [ENTRIES]: Object.entries(v) } : v;
+}
+function decode(v: unknown): unknown {
+  if (!isObj(v) || !Array.isArray(v[ENTRIES]) || Object.keys(v).length !== 1) return v;
+  return Object.fromEntries(v[ENTRIES] as [string, unknown][]);
+}
+
+// convict's format registry is global and keyed by name, so one name must mean one definition.
+const registered = new Map<string, FormatDef>();
+function register(f: FormatDef): void {
+  const known = registered.get(f.name);
+  if (known === f) return;
+  if (known) throw new Error(`config schema: two different formats are named "${f.name}"`);
+  registered.set(f.name, f);
+  const validate = (v: unknown): void => void f.normalize(decode(v));
+  const coerce = f.coerce;
+  convict.addFormat(coerce ? { name: f.name, validate, coerce: (v: string) => encode(f, coerce(v)) } : { name: f.name, validate });
+}
+
+function toConvict(s: Section, prefix: string[]): Obj {
+  const out: Obj = {};
+  for (const [k, node] of Object.entries(s)) {
+    const parts = [...prefix, k];
+    if (isLeaf(node)) {
+      register(node.format);
+      out[internalKey(k)] = {
+        doc: node.doc, format: node.format.name, default: encode(node.format, node.default),
+        env: envName(parts), arg: argName(parts), sensitive: node.sensitive === true,
+      };
+    } else {
+      out[internalKey(k)] = toConvict(node, parts);
+    }
+  }
+  return out;
+}
+
+const MAX_SHOWN = 80;
+function show(v: unknown, sensitive = false): string {
+  if (sensitive) return '"[redacted]"';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN - 1)}…` : s;
+}
+
+function fail(key: string, value: string, expected: string): ConfigError {
+  return new ConfigError(key, `config: ${key} = ${value}: expected ${expected}`);
+}
+
+function sectionError(path: string, v: unknown, s: Section): ConfigError {
+  return fail(path, show(v), `a section (mapping) with keys ${Object.keys(s).join(', ')}`);
+}
+
+function readConfigFile(file: string): Obj {
+  const bad = (expected: string): ConfigError => new ConfigError('config', `config: config = ${JSON.stringify(file)}: expected ${expected}`);
+  const ext = extname(file).toLowerCase();
+  const yaml = ext === '.yaml' || ext === '.yml';
+  if (!yaml && ext !== '.json') throw bad('a .json, .yaml or .yml file');
+  let textIn: string;
+  try {
+    textIn = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    throw bad(`a readable file (${(e as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = yaml ? parseYaml(textIn) : textIn.trim() === '' ? {} : JSON.parse(textIn);
+  } catch (e) {
+    const first = ((e as Error).message.split('\n')[0] ?? '').trim().replace(/:$/, ''); // yaml ends it with a code frame
+    throw bad(`valid ${yaml ? 'YAML' : 'JSON'} (${first})`);
+  }
+  if (parsed === null || parsed === undefined) return {}; // an empty YAML file
+  if (!isObj(parsed)) throw bad('a mapping of configuration keys at the top level');
+  return parsed;
+}
+
+/**
+ * Sets every leaf of `obj` through convict (so strings are coerced like env values). A leaf replaces
+ * the current value wholesale: a file's `networks` replaces the default groups instead of merging.
+ * Unknown keys are set too, so strict validation reports them.
+ */
+function apply(cv: convict.Config<Obj>, s: Section, obj: Obj, prefix: string[]): void {
+  for (const [k, v] of Object.entries(obj)) {
+    const pub = [...prefix, k].join('.');
+    if (k.startsWith('$')) throw unknownKey(pub, v, s);
+    const path = [...prefix, internalKey(k)].join('.');
+    const node = own(s, k) ? s[k]! : undefined;
+    if (node === undefined) {
+      cv.set(path, v);
+    } else if (isLeaf(node)) {
+      cv.set(path, encode(node.format, v));
+    } else if (isObj(v)) {
+      apply(cv, node, v, [...prefix, internalKey(k)]);
+    } else {
+      throw sectionError(pub, v, node); // a scalar where a section belongs
+    }
+  }
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
+function unknownKey(path: string, v: unknown, s: Section): ConfigError {
+  const name = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  const keys = Object.keys(s);
+  const near = keys.find((k) => distance(k.toLowerCase(), name) <= 2);
+  const hint = near ? ` (did you mean ${path.slice(0, path.lastIndexOf('.') + 1)}${near}?)` : '';
+  return fail(path, show(v), `a known key, one of ${keys.join(', ')}${hint}`);
+}
+
+function leafError(path: string, leaf: Leaf, e: unknown, v: unknown): ConfigError {
+  if (!(e instanceof FormatError)) return fail(path, show(v, leaf.sensitive), `${leaf.format.expected} (${String(e)})`);
+  // The whole value is shown unless the format pointed at one element of it.
+  const shown = e.whole ? v : e.value;
+  return new ConfigError(path, `config: ${path}${e.sub} = ${show(shown, leaf.sensitive)}: expected ${e.expected}`);
+}
+
+/** Finds the first bad value or unknown key and explains it; convict's own text only as a fallback. */
+function diagnose(s: Section, raw: Obj, prefix: string[]): ConfigError | null {
+  for (const [k, node] of Object.entries(s)) {
+    const path = [...prefix, k].join('.');
+    const v = decode(raw[internalKey(k)]);
+    if (isLeaf(node)) {
+      try {
+        node.format.normalize(v);
+      } catch (e) {
+        return leafError(path, node, e, v);
+      }
+    } else if (!isObj(v)) {
+      return sectionError(path, v, node);
+    } else {
+      const inner = diagnose(node, v, [...prefix, k]);
+      if (inner) return inner;
+    }
+  }
+  for (const [rk, v] of Object.entries(raw)) {
+    const k = publicKey(rk);
+    if (!own(s, k)) return unknownKey([...prefix, k].join('.'), v, s);
+  }
+  return null;
+}
+
+function normalize(s: Section, raw: Obj, prefix: string[]): Obj {
+  const out: Obj = {};
+  for (const [k, node] of Object.entries(s)) {
+    const path = [...prefix, k].join('.');
+    const v = decode(raw[internalKey(k)]);
+    if (isLeaf(node)) {
+      try {
+        out[k] = node.format.normalize(v);
+      } catch (e) {
+        throw leafError(path, node, e, v);
+      }
+    } else {
+      out[k] = normalize(node, v as Obj, [...prefix, k]);
+    }
+  }
+  return out;
+}
+
+/** Loads against any schema; loadConfig is this with the full flowbridge schema. */
+export function loadConfigFrom<T>(s: Section, opts: LoadOptions = {}): T {
+  let cv: convict.Config<Obj>;
+  try {
+    cv = convict<Obj>(toConvict(s, []) as convict.Schema<Obj>, {
+      env: opts.env ?? process.env,
+      args: opts.argv ?? process.argv.slice(2),
+    });
+    if (opts.file !== undefined) {
+      apply(cv, s, readConfigFile(opts.file), []);
+      cv.load({}); // re-applies env and argv over the file, as convict's own loadFile does
+    }
+    if (opts.overrides !== undefined) {
+      if (!isObj(opts.overrides)) throw fail('overrides', show(opts.overrides), 'an object shaped like a config file');
+      apply(cv, s, opts.overrides, []);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError('', `config: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+  }
+  const raw = cv.getProperties();
+  try {
+    cv.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw diagnose(s, raw, []) ?? new ConfigError('', `config: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return normalize(s, raw, []) as T;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  return loadConfigFrom<Config>(fullSchema, opts);
+}
+
+/** The configuration with nothing but defaults (no env, argv or file). */
+export function defaultConfig(): Config {
+  return loadConfig({ argv: [], env: {} });
+}
+
+/** Effective configuration as config-file JSON (durations as "10s"), so it can be loaded back; secrets redacted. */
+export function renderConfig(s: Section, cfg: object): string {
+  const walk = (sec: Section, c: Obj): Obj => {
+    const out: Obj = {};
+    for (const [k, node] of Object.entries(sec)) {
+      if (!isLeaf(node)) out[k] = walk(node, (c[k] ?? {}) as Obj);
+      else if (node.sensitive) out[k] = '[redacted]';
+      else out[k] = node.format.render ? node.format.render(c[k]) : c[k];
+    }
+    return out;
+  };
+  return JSON.stringify(walk(s, cfg as Obj), null, 2);
+}
+
+export function printConfig(cfg: Config): string {
+  return renderConfig(fullSchema, cfg);
+}

@@ -1,0 +1,70 @@
+// Renders docs/configuration.md from the schema, so the reference cannot drift from the code (a test
+// compares the committed file with this output). Run directly to rewrite it:
+//   npm run build && node dist/config/reference.js
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FORMATS, type FormatDef } from './formats.js';
+import { isLeaf, listLeaves, schema, type LeafInfo, type Section } from './schema.js';
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const code = (s: string): string => `\`${cell(s)}\``;
+
+function formatCell(f: FormatDef): string {
+  if (f.name.startsWith('one-of(')) return f.expected;
+  return `[${f.name}](#${f.name})`;
+}
+
+function table(rows: LeafInfo[]): string {
+  let out = '| Key | Env | CLI | Default | Format | Description |\n|---|---|---|---|---|---|\n';
+  for (const r of rows) {
+    const def = r.leaf.sensitive ? '(secret)' : code(JSON.stringify(r.leaf.default));
+    out += `| ${code(r.path)} | ${code(r.env)} | ${code(`--${r.arg}`)} | ${def} | ${formatCell(r.leaf.format)} | ${cell(r.leaf.doc)} |\n`;
+  }
+  return out;
+}
+
+const INTRO = `# Configuration reference
+
+<!-- Generated from src/config/schema.ts by src/config/reference.ts; do not edit by hand.
+     Regenerate with: npm run build && node dist/config/reference.js -->
+
+Sources, from lowest to highest precedence: built-in defaults, a file given with \`--config FILE\`
+(\`.json\`, \`.yaml\` or \`.yml\`), environment variables, command-line options, and the CLI's shortcut
+flags (such as \`--home\`). A key unknown to the schema, in a file or anywhere else, is an error, and
+every error names the key, the bad value and the expected form on one line, for example:
+
+    config: interval = "10x": expected a duration such as 10, "10s", "1m"
+
+\`flowbridge --print-config\` shows the effective configuration, in a form that can be used as a
+config file, with secrets shown as "[redacted]".
+
+In a file, give keys nested (\`aggregate: { topHosts: 500 }\`). Environment variables and command-line
+options take text: lists as comma-separated items, groups and maps in the compact forms shown under
+[Formats](#formats) or as JSON. In YAML, quote host:port values that start with "[" (IPv6), which YAML
+would otherwise read as a list.
+`;
+
+/** The whole reference document. */
+export function renderReference(s: Section = schema): string {
+  const leaves = listLeaves(s);
+  let out = INTRO;
+  const top = leaves.filter((l) => l.parts.length === 1);
+  if (top.length) out += `\n## Top-level keys\n\n${table(top)}`;
+  for (const [k, node] of Object.entries(s)) {
+    if (isLeaf(node)) continue;
+    out += `\n## ${k}\n\n${table(leaves.filter((l) => l.parts[0] === k))}`;
+  }
+  out += '\n## Formats\n\n';
+  for (const f of FORMATS) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
+  return out.replace(/\n+$/, '\n');
+}
+
+/** Default location of the committed reference, relative to this module (src/ or dist/). */
+export const REFERENCE_PATH = fileURLToPath(new URL('../../docs/configuration.md', import.meta.url));
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href) {
+  writeFileSync(REFERENCE_PATH, renderReference());
+  process.stdout.write(`wrote ${REFERENCE_PATH}\n`);
+}

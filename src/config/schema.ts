@@ -1,0 +1,251 @@
+// The configuration schema, built from sections so later components (sinks, alerts, web) add theirs in
+// their own files: export a Section, list it in SECTIONS below and extend `Config`. Env and CLI names
+// are derived from the key path, so they cannot drift: aggregate.topHosts → FLOWBRIDGE_AGGREGATE_TOP_HOSTS
+// and --aggregate-top-hosts.
+import {
+  bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, text, wholeSeconds,
+  type FormatDef,
+} from './formats.js';
+
+export interface Leaf {
+  doc: string;
+  format: FormatDef<any>;
+  /** Raw default, in config-file form ("10s", not 10000); normalized like any other value. */
+  default: unknown;
+  /** Shown as "[redacted]" by printConfig and in error messages. */
+  sensitive?: boolean;
+}
+
+export interface Section {
+  readonly [key: string]: Leaf | Section;
+}
+
+export function isLeaf(node: Leaf | Section): node is Leaf {
+  const n = node as Partial<Record<string, unknown>>;
+  return typeof n.doc === 'string' && typeof n.format === 'object' && n.format !== null && 'default' in n;
+}
+
+// ---- the loaded configuration (normalized: durations in ms, host:port and prefixes canonical text) ----
+
+export type AssignMode = 'spread' | 'end' | 'arrival';
+export type OutputFormat = 'console' | 'json' | 'none';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** host:port lists hold canonical text ("0.0.0.0:2055", "[::]:2055"); split with formats.parseHostPort. */
+export interface ListenConfig {
+  netflow: string[];
+  sflow: string[];
+  extra: string[];
+  recvBufferSize: number;
+}
+export interface AggregateConfig {
+  assign: AssignMode;
+  hold: number;
+  topHosts: number;
+  topPorts: number;
+  maxHosts: number;
+  maxPorts: number;
+  perExporter: boolean;
+}
+export interface Config {
+  listen: ListenConfig;
+  exporters: { allow: string[] };
+  /** Group name → canonical prefixes. */
+  networks: Record<string, string[]>;
+  /** Milliseconds, a whole number of seconds. */
+  interval: number;
+  aggregate: AggregateConfig;
+  sampling: { default: number; overrides: Record<string, number> };
+  templates: { ttl: number; pendingTtl: number; pendingMaxSets: number; max: number };
+  state: { file: string; saveEvery: number };
+  output: { format: OutputFormat; path: string };
+  log: { level: LogLevel };
+  /** Milliseconds. */
+  shutdownTimeout: number;
+}
+
+// ---- sections ----
+
+const listen: Section = {
+  listen: {
+    netflow: {
+      doc: 'UDP addresses to receive flows on. Every port auto-detects NetFlow v5/v9, IPFIX and sFlow; this list is for the customary NetFlow/IPFIX port.',
+      format: hostPortList,
+      default: ['0.0.0.0:2055', '[::]:2055'],
+    },
+    sflow: {
+      doc: 'UDP addresses for the customary sFlow port (the format is auto-detected as on every port).',
+      format: hostPortList,
+      default: ['0.0.0.0:6343', '[::]:6343'],
+    },
+    extra: { doc: 'More UDP addresses to receive flows on (any format).', format: hostPortList, default: [] },
+    recvBufferSize: {
+      doc: 'Socket receive buffer (SO_RCVBUF) in bytes; the kernel may cap it (net.core.rmem_max).',
+      format: positiveInt,
+      default: 33554432,
+    },
+  },
+};
+
+const exporters: Section = {
+  exporters: {
+    allow: {
+      doc: 'Exporter source prefixes to accept datagrams from; empty = any. Others are counted and dropped.',
+      format: prefixList,
+      default: [],
+    },
+  },
+};
+
+const networks: Section = {
+  networks: {
+    doc: 'Home networks by group. Flows are in/out/internal/external relative to the union; a host belongs to the group of its longest matching prefix. The CLI shortcut --home replaces this with one "home" group.',
+    format: prefixGroups,
+    default: { home: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] },
+  },
+};
+
+const aggregate: Section = {
+  interval: {
+    doc: 'Length of one counting interval.',
+    format: wholeSeconds,
+    default: '10s',
+  },
+  aggregate: {
+    assign: {
+      doc: 'How a flow is put into intervals: "spread" over its start–end span, "end" all at its end time, "arrival" all at receipt time.',
+      format: oneOf(['spread', 'end', 'arrival'] as const),
+      default: 'spread',
+    },
+    hold: {
+      doc: 'How long an interval stays open after its end for late and spread records.',
+      format: duration,
+      default: '75s',
+    },
+    topHosts: { doc: 'Hosts reported per interval (largest first).', format: positiveInt, default: 1000 },
+    topPorts: { doc: 'Ports reported per interval (largest first).', format: positiveInt, default: 100 },
+    maxHosts: {
+      doc: 'Cap on distinct hosts tracked in one interval; past it hosts fold into "other" and are counted as dropped.',
+      format: positiveInt,
+      default: 100000,
+    },
+    maxPorts: { doc: 'Cap on distinct ports tracked in one interval.', format: positiveInt, default: 20000 },
+    perExporter: { doc: 'Also keep totals per exporter.', format: bool, default: true },
+  },
+};
+
+const sampling: Section = {
+  sampling: {
+    default: {
+      doc: 'Sampling rate assumed when the exporter does not say (1 = unsampled).',
+      format: positiveInt,
+      default: 1,
+    },
+    overrides: {
+      doc: 'Sampling rate per exporter address; wins over what the exporter says.',
+      format: rateMap,
+      default: {},
+    },
+  },
+};
+
+const templates: Section = {
+  templates: {
+    ttl: { doc: 'NetFlow v9/IPFIX templates not refreshed for this long are forgotten.', format: duration, default: '30m' },
+    pendingTtl: {
+      doc: 'How long data sets that arrived before their template are kept waiting for it.',
+      format: duration,
+      default: '60s',
+    },
+    pendingMaxSets: {
+      doc: 'Cap on data sets waiting for a template, per exporter; past it the oldest are dropped and counted.',
+      format: positiveInt,
+      default: 64,
+    },
+    max: { doc: 'Cap on templates kept over all exporters.', format: positiveInt, default: 10000 },
+  },
+  state: {
+    file: {
+      doc: 'File the live collector persists templates and sampling rates in, so a restart has no template gap; "" = do not persist. Replay never reads or writes it.',
+      format: text,
+      default: '.flowbridge/state.json',
+    },
+    saveEvery: { doc: 'How often the state file is written.', format: duration, default: '60s' },
+  },
+};
+
+const output: Section = {
+  output: {
+    format: {
+      doc: 'Interval summaries: "console" (readable table), "json" (one JSON object per line) or "none".',
+      format: oneOf(['console', 'json', 'none'] as const),
+      default: 'console',
+    },
+    path: {
+      doc: 'Where summaries go: "-" = standard output, else a file that JSON lines are appended to.',
+      format: text,
+      default: '-',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Least severe log messages written (to standard error, as JSON lines).',
+      format: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+      default: 'info',
+    },
+  },
+  shutdownTimeout: {
+    doc: 'On SIGINT/SIGTERM, how long to wait for the last intervals to flush before exiting anyway.',
+    format: duration,
+    default: '10s',
+  },
+};
+
+/** Every section, in documentation order. Add new sections here. */
+export const SECTIONS: readonly Section[] = [listen, exporters, networks, aggregate, sampling, templates, output];
+
+/** Merges sections into one schema; a top-level key defined twice is a programming error. */
+export function composeSchema(sections: readonly Section[]): Section {
+  const out: Record<string, Leaf | Section> = {};
+  for (const s of sections) {
+    for (const [k, v] of Object.entries(s)) {
+      if (k in out) throw new Error(`config schema: "${k}" is defined by two sections`);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export const schema: Section = composeSchema(SECTIONS);
+
+export interface LeafInfo {
+  /** Dotted key path, e.g. "aggregate.topHosts". */
+  path: string;
+  parts: string[];
+  leaf: Leaf;
+  env: string;
+  arg: string;
+}
+
+function words(parts: string[]): string[] {
+  return parts.flatMap((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(' '));
+}
+
+export function envName(parts: string[]): string {
+  return `FLOWBRIDGE_${words(parts).join('_').toUpperCase()}`;
+}
+
+export function argName(parts: string[]): string {
+  return words(parts).join('-');
+}
+
+/** Every leaf of a schema in definition order, with its derived env and CLI names. */
+export function listLeaves(s: Section, prefix: string[] = []): LeafInfo[] {
+  const out: LeafInfo[] = [];
+  for (const [k, node] of Object.entries(s)) {
+    const parts = [...prefix, k];
+    if (isLeaf(node)) out.push({ path: parts.join('.'), parts, leaf: node, env: envName(parts), arg: argName(parts) });
+    else out.push(...listLeaves(node, parts));
+  }
+  return out;
+}

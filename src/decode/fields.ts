@@ -1,0 +1,403 @@
+// Information elements shared by NetFlow v9 (RFC 3954) and IPFIX (RFC 7011): a template is compiled
+// once into a plan (one action code per field) so decoding a data record is a tight loop over numbers.
+import { DecodeError, TruncatedError } from '../lib/errors.js';
+import type { Reader } from '../lib/reader.js';
+import { FlowRecord, IpVersion, type RecordHandler } from '../flow/record.js';
+
+/** IANA information element ids (v9 field types share the numbers below 128). */
+export const enum Ie {
+  OctetDeltaCount = 1, PacketDeltaCount = 2, ProtocolIdentifier = 4, IpClassOfService = 5,
+  TcpControlBits = 6, SourceTransportPort = 7, SourceIPv4Address = 8, IngressInterface = 10,
+  DestinationTransportPort = 11, DestinationIPv4Address = 12, EgressInterface = 14,
+  FlowEndSysUpTime = 21, FlowStartSysUpTime = 22, PostOctetDeltaCount = 23, PostPacketDeltaCount = 24,
+  SourceIPv6Address = 27, DestinationIPv6Address = 28, IcmpTypeCodeIPv4 = 32, SamplingInterval = 34,
+  SamplingAlgorithm = 35, SamplerId = 48, SamplerMode = 49, SamplerRandomInterval = 50, VlanId = 58,
+  IpVersion = 60, FlowDirection = 61, OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
+  IcmpTypeCodeIPv6 = 139, FlowStartSeconds = 150, FlowEndSeconds = 151, FlowStartMilliseconds = 152,
+  FlowEndMilliseconds = 153, FlowStartMicroseconds = 154, FlowEndMicroseconds = 155,
+  FlowStartNanoseconds = 156, FlowEndNanoseconds = 157, FlowStartDeltaMicroseconds = 158,
+  FlowEndDeltaMicroseconds = 159, SystemInitTimeMilliseconds = 160, IcmpTypeIPv4 = 176,
+  IcmpCodeIPv4 = 177, IcmpTypeIPv6 = 178, IcmpCodeIPv6 = 179, Dot1qVlanId = 243, SelectorId = 302,
+  SamplingPacketInterval = 305, SamplingPacketSpace = 306, SamplingSize = 309, SamplingPopulation = 310,
+}
+
+/** What the decode loop does with one field. */
+export const enum Act {
+  Skip, Bytes, Packets, BytesTotal, PacketsTotal, OutBytes, OutPackets, Protocol, Tos, TcpFlags,
+  SrcPort, DstPort, Src4, Dst4, Src6, Dst6, InIf, OutIf, EndUptime, StartUptime, IcmpTypeCode,
+  IcmpType, IcmpCode, SamplingInterval, SamplerId, RandomInterval, Vlan, IpVer, Direction, EndReason,
+  StartSec, EndSec, StartMs, EndMs, StartNtp, EndNtp, StartDeltaUs, EndDeltaUs, SysInitMs,
+  PktInterval, PktSpace, SampleSize, SamplePopulation,
+}
+
+export const enum TemplateKind { Data = 0, Options = 1 }
+
+/** IPFIX variable-length marker (RFC 7011 §7); accepted in v9 too, where no exporter should send it. */
+export const VARLEN = 65535;
+export const MAX_TEMPLATE_FIELDS = 512;
+/** No record can exceed a set (16-bit length), so a longer fixed layout is a broken template. */
+export const MAX_RECORD_LEN = 65535 - 4;
+
+const NTP_UNIX_OFFSET_S = 2208988800;
+const TWO32 = 4294967296;
+const TWO31 = 2147483648;
+
+/** The action for one field, or Skip when the element is unknown or its length is not one we read. */
+function actionFor(version: number, kind: TemplateKind, isScope: boolean, id: number, ent: number, len: number): Act {
+  if (ent !== 0 || len === VARLEN || len === 0) return Act.Skip;
+  // v9 scope field types (1 system, 2 interface, ...) reuse element numbers with another meaning.
+  if (isScope && version === 9) return Act.Skip;
+  const uint = len <= 8;
+  switch (id) {
+    case Ie.SourceIPv4Address: return len === 4 ? Act.Src4 : Act.Skip;
+    case Ie.DestinationIPv4Address: return len === 4 ? Act.Dst4 : Act.Skip;
+    case Ie.SourceIPv6Address: return len === 16 ? Act.Src6 : Act.Skip;
+    case Ie.DestinationIPv6Address: return len === 16 ? Act.Dst6 : Act.Skip;
+    case Ie.FlowStartMicroseconds: case Ie.FlowStartNanoseconds: return len === 8 ? Act.StartNtp : Act.Skip;
+    case Ie.FlowEndMicroseconds: case Ie.FlowEndNanoseconds: return len === 8 ? Act.EndNtp : Act.Skip;
+  }
+  if (!uint) return Act.Skip;
+  if (kind === TemplateKind.Options) {
+    // Options records only feed the sampling table and the IPFIX uptime base.
+    switch (id) {
+      case Ie.SamplingInterval: return Act.SamplingInterval;
+      case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
+      case Ie.SamplerRandomInterval: return Act.RandomInterval;
+      case Ie.SamplingPacketInterval: return Act.PktInterval;
+      case Ie.SamplingPacketSpace: return Act.PktSpace;
+      case Ie.SamplingSize: return Act.SampleSize;
+      case Ie.SamplingPopulation: return Act.SamplePopulation;
+      case Ie.SystemInitTimeMilliseconds: return Act.SysInitMs;
+    }
+    return Act.Skip;
+  }
+  switch (id) {
+    case Ie.OctetDeltaCount: return Act.Bytes;
+    case Ie.PacketDeltaCount: return Act.Packets;
+    case Ie.OctetTotalCount: return Act.BytesTotal;
+    case Ie.PacketTotalCount: return Act.PacketsTotal;
+    case Ie.PostOctetDeltaCount: return Act.OutBytes;
+    case Ie.PostPacketDeltaCount: return Act.OutPackets;
+    case Ie.ProtocolIdentifier: return Act.Protocol;
+    case Ie.IpClassOfService: return Act.Tos;
+    case Ie.TcpControlBits: return Act.TcpFlags;
+    case Ie.SourceTransportPort: return Act.SrcPort;
+    case Ie.DestinationTransportPort: return Act.DstPort;
+    case Ie.IngressInterface: return Act.InIf;
+    case Ie.EgressInterface: return Act.OutIf;
+    case Ie.FlowEndSysUpTime: return Act.EndUptime;
+    case Ie.FlowStartSysUpTime: return Act.StartUptime;
+    case Ie.IcmpTypeCodeIPv4: case Ie.IcmpTypeCodeIPv6: return Act.IcmpTypeCode;
+    case Ie.IcmpTypeIPv4: case Ie.IcmpTypeIPv6: return Act.IcmpType;
+    case Ie.IcmpCodeIPv4: case Ie.IcmpCodeIPv6: return Act.IcmpCode;
+    case Ie.SamplingInterval: return Act.SamplingInterval;
+    case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
+    case Ie.SamplerRandomInterval: return Act.RandomInterval;
+    case Ie.VlanId: case Ie.Dot1qVlanId: return Act.Vlan;
+    case Ie.IpVersion: return Act.IpVer;
+    case Ie.FlowDirection: return Act.Direction;
+    case Ie.FlowEndReason: return Act.EndReason;
+    case Ie.FlowStartSeconds: return Act.StartSec;
+    case Ie.FlowEndSeconds: return Act.EndSec;
+    case Ie.FlowStartMilliseconds: return Act.StartMs;
+    case Ie.FlowEndMilliseconds: return Act.EndMs;
+    case Ie.FlowStartDeltaMicroseconds: return Act.StartDeltaUs;
+    case Ie.FlowEndDeltaMicroseconds: return Act.EndDeltaUs;
+    case Ie.SystemInitTimeMilliseconds: return Act.SysInitMs;
+    case Ie.SamplingPacketInterval: return Act.PktInterval;
+    case Ie.SamplingPacketSpace: return Act.PktSpace;
+    case Ie.SamplingSize: return Act.SampleSize;
+    case Ie.SamplingPopulation: return Act.SamplePopulation;
+  }
+  return Act.Skip;
+}
+
+/** A compiled template: the wire layout (kept for comparison and persistence) plus the decode plan. */
+export class Template {
+  readonly acts: Uint8Array;
+  /** Sum of fixed lengths; every variable-length field adds at least one length byte to minLen. */
+  readonly fixedLen: number;
+  readonly minLen: number;
+  readonly hasV4: boolean;
+  readonly hasV6: boolean;
+
+  constructor(
+    readonly version: number, readonly id: number, readonly kind: TemplateKind, readonly scopeCount: number,
+    readonly ids: Uint16Array, readonly ents: Uint32Array, readonly lens: Uint16Array,
+  ) {
+    const n = ids.length;
+    this.acts = new Uint8Array(n);
+    let fixed = 0, vars = 0, v4 = false, v6 = false;
+    for (let i = 0; i < n; i++) {
+      const a = actionFor(version, kind, i < scopeCount, ids[i]!, ents[i]!, lens[i]!);
+      this.acts[i] = a;
+      if (lens[i] === VARLEN) vars++;
+      else fixed += lens[i]!;
+      if (a === Act.Src4 || a === Act.Dst4) v4 = true;
+      if (a === Act.Src6 || a === Act.Dst6) v6 = true;
+    }
+    this.fixedLen = fixed;
+    this.minLen = fixed + vars;
+    this.hasV4 = v4;
+    this.hasV6 = v6;
+  }
+
+  /** Whether a re-sent template has the layout already compiled (the usual refresh: no allocation). */
+  sameLayout(kind: TemplateKind, scopeCount: number, ids: ArrayLike<number>, ents: ArrayLike<number>,
+    lens: ArrayLike<number>, n: number): boolean {
+    if (kind !== this.kind || scopeCount !== this.scopeCount || n !== this.ids.length) return false;
+    for (let i = 0; i < n; i++) {
+      if (ids[i] !== this.ids[i] || ents[i] !== this.ents[i] || lens[i] !== this.lens[i]) return false;
+    }
+    return true;
+  }
+}
+
+/** Validates and compiles the first n fields of a layout; throws DecodeError 'bad_template'. */
+export function compileTemplate(version: number, id: number, kind: TemplateKind, scopeCount: number,
+  ids: ArrayLike<number>, ents: ArrayLike<number>, lens: ArrayLike<number>, n: number): Template {
+  if (n < 1 || n > MAX_TEMPLATE_FIELDS) throw new DecodeError('bad_template', `template ${id}: ${n} fields`);
+  if (id < 256 || id > 65535) throw new DecodeError('bad_template', `template id ${id} is reserved`);
+  if (scopeCount < 0 || scopeCount > n || (kind === TemplateKind.Data && scopeCount !== 0)) {
+    throw new DecodeError('bad_template', `template ${id}: scope count ${scopeCount} of ${n} fields`);
+  }
+  const tIds = new Uint16Array(n), tEnts = new Uint32Array(n), tLens = new Uint16Array(n);
+  for (let i = 0; i < n; i++) { tIds[i] = ids[i]!; tEnts[i] = ents[i]!; tLens[i] = lens[i]!; }
+  const t = new Template(version, id, kind, scopeCount, tIds, tEnts, tLens);
+  if (t.minLen === 0) throw new DecodeError('bad_template', `template ${id}: records of length 0`);
+  if (t.fixedLen > MAX_RECORD_LEN) throw new DecodeError('bad_template', `template ${id}: ${t.fixedLen}-byte records`);
+  return t;
+}
+
+/** Per-datagram header context a data set is decoded against (saved with a held set). */
+export class DataContext {
+  exportMs = 0;
+  /** v9 header sysUptime (ms); -1 for IPFIX, whose uptime base is systemInitTimeMilliseconds. */
+  sysUptimeMs = -1;
+  /** IPFIX systemInitTimeMilliseconds learned from options data; -1 unknown. */
+  sysInitMs = -1;
+  /** Exporter+domain sampling rate from options data; 0 unknown. */
+  exporterRate = 0;
+  samplers: ReadonlyMap<number, number> | undefined = undefined;
+}
+
+/** Values of one record that need combining before they reach the FlowRecord; -1 = absent. */
+export class FieldState {
+  bytes = -1; packets = -1; bytesTotal = -1; packetsTotal = -1; outBytes = -1; outPackets = -1;
+  startMs = -1; endMs = -1; startUp = -1; endUp = -1; startDeltaUs = -1; endDeltaUs = -1; sysInitMs = -1;
+  icmpTypeCode = -1; icmpType = -1; icmpCode = -1; ipVersion = -1; tos = -1; direction = -1; endReason = -1;
+  samplingInterval = -1; samplerId = -1; randomInterval = -1; pktInterval = -1; pktSpace = -1;
+  sampleSize = -1; samplePopulation = -1;
+
+  reset(): void {
+    this.bytes = this.packets = this.bytesTotal = this.packetsTotal = this.outBytes = this.outPackets = -1;
+    this.startMs = this.endMs = this.startUp = this.endUp = this.startDeltaUs = this.endDeltaUs = -1;
+    this.sysInitMs = this.icmpTypeCode = this.icmpType = this.icmpCode = this.ipVersion = -1;
+    this.tos = this.direction = this.endReason = -1;
+    this.samplingInterval = this.samplerId = this.randomInterval = this.pktInterval = this.pktSpace = -1;
+    this.sampleSize = this.samplePopulation = -1;
+  }
+
+  /** A sampling rate the record (or options record) carries itself; 0 when it carries none. */
+  ownRate(): number {
+    if (this.samplingInterval > 0) return this.samplingInterval;
+    if (this.pktInterval > 0 && this.pktSpace >= 0) return (this.pktInterval + this.pktSpace) / this.pktInterval;
+    if (this.randomInterval > 0) return this.randomInterval;
+    if (this.sampleSize > 0 && this.samplePopulation >= this.sampleSize) return this.samplePopulation / this.sampleSize;
+    return 0;
+  }
+}
+
+/** NTP 64-bit timestamp (RFC 7011 dateTimeMicroseconds/Nanoseconds) to epoch ms. */
+function ntpToMs(secs: number, frac: number): number {
+  return (secs - NTP_UNIX_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
+}
+
+/** Epoch ms of a v9/v5 sysUptime-relative time, tolerating 32-bit uptime wrap between the two. */
+export function uptimeToMs(exportMs: number, sysUptimeMs: number, t: number): number {
+  let back = (sysUptimeMs - t) >>> 0;
+  if (back >= TWO31) back -= TWO32; // the flow time is slightly after the header's uptime
+  return exportMs - back;
+}
+
+/** Decodes records of one template into a reused FlowRecord; owns the per-record scratch state. */
+export class FieldDecoder {
+  readonly s = new FieldState();
+  /** Set when part of a set could not be decoded (by decodeDataSet, checkPadding); the caller reports it. */
+  error: DecodeError | undefined = undefined;
+  /** Throwaway record for options data, whose fields never reach the caller. */
+  private readonly optRec = new FlowRecord();
+
+  /** Reads one record's fields: plain values straight into rec, the rest into this.s. */
+  readFields(r: Reader, tpl: Template, rec: FlowRecord): void {
+    const s = this.s, acts = tpl.acts, lens = tpl.lens, n = acts.length;
+    s.reset();
+    for (let i = 0; i < n; i++) {
+      let len = lens[i]!;
+      if (len === VARLEN) {
+        len = r.u8();
+        if (len === 255) len = r.u16();
+        r.skip(len);
+        continue;
+      }
+      switch (acts[i]) {
+        case Act.Skip: r.skip(len); break;
+        case Act.Src4: rec.src4 = r.u32(); break;
+        case Act.Dst4: rec.dst4 = r.u32(); break;
+        case Act.Src6: r.copyTo(rec.src6, 16); break;
+        case Act.Dst6: r.copyTo(rec.dst6, 16); break;
+        case Act.StartNtp: s.startMs = ntpToMs(r.u32(), r.u32()); break;
+        case Act.EndNtp: s.endMs = ntpToMs(r.u32(), r.u32()); break;
+        case Act.Bytes: s.bytes = r.uint(len); break;
+        case Act.Packets: s.packets = r.uint(len); break;
+        case Act.BytesTotal: s.bytesTotal = r.uint(len); break;
+        case Act.PacketsTotal: s.packetsTotal = r.uint(len); break;
+        case Act.OutBytes: s.outBytes = r.uint(len); break;
+        case Act.OutPackets: s.outPackets = r.uint(len); break;
+        case Act.Protocol: rec.protocol = r.uint(len); break;
+        case Act.Tos: s.tos = r.uint(len); break;
+        case Act.TcpFlags: rec.tcpFlags = r.uint(len) & 0xff; break;
+        case Act.SrcPort: rec.srcPort = r.uint(len); break;
+        case Act.DstPort: rec.dstPort = r.uint(len); break;
+        case Act.InIf: rec.inIf = r.uint(len); break;
+        case Act.OutIf: rec.outIf = r.uint(len); break;
+        case Act.EndUptime: s.endUp = r.uint(len); break;
+        case Act.StartUptime: s.startUp = r.uint(len); break;
+        case Act.IcmpTypeCode: s.icmpTypeCode = r.uint(len); break;
+        case Act.IcmpType: s.icmpType = r.uint(len); break;
+        case Act.IcmpCode: s.icmpCode = r.uint(len); break;
+        case Act.SamplingInterval: s.samplingInterval = r.uint(len); break;
+        case Act.SamplerId: s.samplerId = r.uint(len); break;
+        case Act.RandomInterval: s.randomInterval = r.uint(len); break;
+        case Act.Vlan: { const v = r.uint(len) & 0xfff; if (v !== 0) rec.vlan = v; break; }
+        case Act.IpVer: s.ipVersion = r.uint(len); break;
+        case Act.Direction: s.direction = r.uint(len); break;
+        case Act.EndReason: s.endReason = r.uint(len); break;
+        case Act.StartSec: s.startMs = r.uint(len) * 1000; break;
+        case Act.EndSec: s.endMs = r.uint(len) * 1000; break;
+        case Act.StartMs: s.startMs = r.uint(len); break;
+        case Act.EndMs: s.endMs = r.uint(len); break;
+        case Act.StartDeltaUs: s.startDeltaUs = r.uint(len); break;
+        case Act.EndDeltaUs: s.endDeltaUs = r.uint(len); break;
+        case Act.SysInitMs: s.sysInitMs = r.uint(len); break;
+        case Act.PktInterval: s.pktInterval = r.uint(len); break;
+        case Act.PktSpace: s.pktSpace = r.uint(len); break;
+        case Act.SampleSize: s.sampleSize = r.uint(len); break;
+        case Act.SamplePopulation: s.samplePopulation = r.uint(len); break;
+        default: r.skip(len);
+      }
+    }
+  }
+
+  /**
+   * Decodes every record of a data set (the reader is the set's window) and returns how many were
+   * emitted. A record cut short, or non-zero bytes after the last whole record, leave `error` set for
+   * the caller to report: the records before it still count.
+   */
+  decodeDataSet(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
+    let n = 0;
+    const min = tpl.minLen;
+    this.error = undefined;
+    try {
+      while (r.left() >= min) {
+        rec.clear();
+        this.readFields(r, tpl, rec);
+        this.finish(rec, tpl, ctx);
+        emit(rec);
+        n++;
+      }
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.error = err;
+      return n;
+    }
+    this.checkPadding(r, min);
+    return n;
+  }
+
+  /**
+   * Fewer bytes than the shortest record left at the end of a set are padding (RFC 7011 §3.3.1), which
+   * exporters fill with zeros; anything else there is the start of a record cut short.
+   */
+  checkPadding(r: Reader, min: number): void {
+    const left = r.left();
+    if (left === 0) return;
+    const b = r.buf;
+    for (let i = r.pos; i < r.end; i++) {
+      if (b[i] !== 0) {
+        this.error = new TruncatedError(r.pos, min, left);
+        return;
+      }
+    }
+  }
+
+  /** Reads one options record into this.s (returned) for the caller to apply to its tables. */
+  readOptions(r: Reader, tpl: Template): FieldState {
+    this.readFields(r, tpl, this.optRec);
+    return this.s;
+  }
+
+  private finish(rec: FlowRecord, tpl: Template, ctx: DataContext): void {
+    const s = this.s;
+    // Delta counters first; totals when an exporter sends only those; post (egress) counters only when
+    // nothing else is there, so a record carrying both directions' counters is never counted twice.
+    rec.bytes = s.bytes >= 0 ? s.bytes : s.bytesTotal >= 0 ? s.bytesTotal : s.outBytes >= 0 ? s.outBytes : 0;
+    rec.packets = s.packets >= 0 ? s.packets : s.packetsTotal >= 0 ? s.packetsTotal
+      : s.outPackets >= 0 ? s.outPackets : 0;
+
+    if (tpl.hasV4 && (s.ipVersion === 4 || !tpl.hasV6)) rec.ipVersion = IpVersion.V4;
+    else if (tpl.hasV6) rec.ipVersion = IpVersion.V6;
+    else if (s.ipVersion === 4) rec.ipVersion = IpVersion.V4;
+    else if (s.ipVersion === 6) rec.ipVersion = IpVersion.V6;
+
+    this.times(rec, ctx);
+
+    const p = rec.protocol;
+    if (p === 1 || p === 58) {
+      if (s.icmpTypeCode >= 0) {
+        rec.icmpType = (s.icmpTypeCode >>> 8) & 255;
+        rec.icmpCode = s.icmpTypeCode & 255;
+      } else if (s.icmpType >= 0) {
+        rec.icmpType = s.icmpType & 255;
+        rec.icmpCode = s.icmpCode >= 0 ? s.icmpCode & 255 : 0;
+      } else {
+        // Many exporters (pmacctd, softflowd, v5 routers) put type*256+code in the destination port.
+        rec.icmpType = rec.dstPort >>> 8;
+        rec.icmpCode = rec.dstPort & 255;
+      }
+    }
+
+    let rate = s.ownRate();
+    if (rate === 0 && s.samplerId >= 0 && ctx.samplers !== undefined) rate = ctx.samplers.get(s.samplerId) ?? 0;
+    if (rate === 0) rate = ctx.exporterRate;
+    rec.samplingRate = rate;
+  }
+
+  private times(rec: FlowRecord, ctx: DataContext): void {
+    const s = this.s;
+    // An absolute time of 0 is an exporter saying "unknown", not 1970.
+    let start = s.startMs > 0 ? s.startMs : -1, end = s.endMs > 0 ? s.endMs : -1;
+    if (s.startUp >= 0 || s.endUp >= 0) {
+      if (ctx.sysUptimeMs >= 0) {
+        if (start < 0 && s.startUp >= 0) start = uptimeToMs(ctx.exportMs, ctx.sysUptimeMs, s.startUp);
+        if (end < 0 && s.endUp >= 0) end = uptimeToMs(ctx.exportMs, ctx.sysUptimeMs, s.endUp);
+      } else {
+        // IPFIX: flow*SysUpTime count from systemInitTimeMilliseconds, in the record or options data.
+        const init = s.sysInitMs >= 0 ? s.sysInitMs : ctx.sysInitMs;
+        if (init >= 0) {
+          if (start < 0 && s.startUp >= 0) start = init + s.startUp;
+          if (end < 0 && s.endUp >= 0) end = init + s.endUp;
+        }
+      }
+    }
+    if (start < 0 && s.startDeltaUs >= 0) start = ctx.exportMs - Math.floor(s.startDeltaUs / 1000);
+    if (end < 0 && s.endDeltaUs >= 0) end = ctx.exportMs - Math.floor(s.endDeltaUs / 1000);
+    if (start < 0 && end < 0) start = end = ctx.exportMs;
+    else if (start < 0) start = end;
+    else if (end < 0) end = start;
+    // An inverted pair is an exporter bug; the end time is what interval assignment leans on, keep it.
+    if (start > end) start = end;
+    rec.startMs = start;
+    rec.endMs = end;
+  }
+}

@@ -1,0 +1,177 @@
+// One UDP socket receiving exporter datagrams. The handler runs synchronously per datagram; whatever it
+// throws is counted and the socket keeps receiving, because one bad datagram must not stop collection.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { ConfigError, FlowbridgeError } from '../lib/errors.js';
+import type { Counter, Gauge, Metrics } from '../lib/counters.js';
+import type { Clock } from '../decode/types.js';
+
+export interface Config {
+  /** Literal IPv4 or IPv6 address to bind ('0.0.0.0', '::', '127.0.0.1'...). */
+  address: string;
+  /** 0 = ephemeral (tests). */
+  port: number;
+  /** Requested SO_RCVBUF in bytes; 0 leaves the OS default. Bursty exporters need a few MB. */
+  recvBufferSize: number;
+}
+
+export function defaultConfig(): Config {
+  return { address: '0.0.0.0', port: 2055, recvBufferSize: 8 * 1024 * 1024 };
+}
+
+export type DatagramHandler = (buf: Buffer, srcAddr: string, srcPort: number, receivedMs: number) => void;
+
+/** What the OS granted for the receive buffer (Linux reports twice the granted size, as it books overhead). */
+export interface RecvBufferInfo {
+  requested: number;
+  actual: number;
+  /** The OS gave less than requested (Linux: raise net.core.rmem_max). */
+  capped: boolean;
+}
+
+/** Text of host and port as used in labels and messages: IPv6 in brackets. */
+export function formatHostPort(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Parses "0.0.0.0:2055", "[::]:2055" or ":2055" (all IPv4 interfaces). Addresses must be IP literals,
+ * so a listener never depends on name resolution. `key` names the setting in error messages.
+ */
+export function parseHostPort(text: string, key = 'listen'): { address: string; port: number } {
+  const s = text.trim();
+  let host: string, portText: string;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0 || s[close + 1] !== ':') throw new ConfigError(key, `${key}: "${text}" must look like "[::]:2055"`);
+    host = s.slice(1, close);
+    portText = s.slice(close + 2);
+    if (isIP(host) !== 6) throw new ConfigError(key, `${key}: "${host}" in "${text}" is not an IPv6 address`);
+  } else {
+    const colon = s.lastIndexOf(':');
+    if (colon < 0) throw new ConfigError(key, `${key}: "${text}" needs a port, e.g. "0.0.0.0:2055" or ":2055"`);
+    host = s.slice(0, colon);
+    portText = s.slice(colon + 1);
+    if (host.includes(':')) throw new ConfigError(key, `${key}: IPv6 address in "${text}" must be bracketed, e.g. "[::]:2055"`);
+    if (host === '') host = '0.0.0.0';
+    else if (isIP(host) !== 4) throw new ConfigError(key, `${key}: "${host}" in "${text}" is not an IPv4 address (use an IP literal, not a name)`);
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new ConfigError(key, `${key}: port "${portText}" in "${text}" is not a number from 0 to 65535`);
+  }
+  return { address: host, port: Number(portText) };
+}
+
+/** Bind failures explained in terms of the configured address. */
+function bindMessage(label: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE': return `cannot listen on udp ${label}: address already in use (another collector running?)`;
+    case 'EADDRNOTAVAIL': return `cannot listen on udp ${label}: address not available on this host`;
+    case 'EACCES': return `cannot listen on udp ${label}: permission denied (ports below 1024 need privileges)`;
+    case 'EAFNOSUPPORT': return `cannot listen on udp ${label}: address family not supported (IPv6 disabled?)`;
+    default: return `cannot listen on udp ${label}: ${err.message}`;
+  }
+}
+
+export class ListenError extends FlowbridgeError {
+  constructor(readonly address: string, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export class UdpListener {
+  readonly label: string;
+  /** Set by start(). */
+  recvBuffer: RecvBufferInfo = { requested: 0, actual: 0, capped: false };
+  /** The last exception the handler threw (it is counted, not logged, per datagram). */
+  lastHandlerError: unknown = undefined;
+  private socket: Socket | null = null;
+  private readonly datagrams: Counter;
+  private readonly bytes: Counter;
+  private readonly handlerErrors: Counter;
+  private readonly socketErrors: Counter;
+  private readonly recvBufferBytes: Gauge;
+  private readonly recvBufferCapped: Gauge;
+
+  constructor(
+    private readonly config: Config,
+    private readonly onDatagram: DatagramHandler,
+    metrics: Metrics,
+    private readonly clock: Clock = Date.now,
+  ) {
+    this.label = formatHostPort(config.address, config.port);
+    const l = { listener: this.label };
+    this.datagrams = metrics.counter('datagrams_received_total', 'UDP datagrams received', l);
+    this.bytes = metrics.counter('bytes_received_total', 'UDP payload bytes received', l);
+    this.handlerErrors = metrics.counter('datagram_handler_errors_total', 'Datagrams whose handler threw', l);
+    this.socketErrors = metrics.counter('udp_socket_errors_total', 'Errors reported by a listening socket', l);
+    this.recvBufferBytes = metrics.gauge('udp_recv_buffer_bytes', 'Receive buffer size the OS reports', l);
+    this.recvBufferCapped = metrics.gauge('udp_recv_buffer_capped', '1 when the OS granted less receive buffer than configured', l);
+  }
+
+  /** Binds the socket; rejects with a ListenError naming the address when that fails. */
+  async start(): Promise<void> {
+    if (this.socket) return;
+    const { address, port } = this.config;
+    const v6 = isIP(address) === 6;
+    // ipv6Only lets "[::]:P" and "0.0.0.0:P" be separate listeners on one port.
+    const sock = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        sock.close();
+        reject(new ListenError(this.label, err.code ?? 'UNKNOWN', bindMessage(this.label, err)));
+      };
+      sock.once('error', onError);
+      sock.bind({ address, port, exclusive: true }, () => {
+        sock.off('error', onError);
+        resolve();
+      });
+    });
+    sock.on('error', () => this.socketErrors.inc());
+    sock.on('message', (msg, rinfo) => this.receive(msg, rinfo.address, rinfo.port));
+    this.socket = sock;
+    this.recvBuffer = this.setRecvBuffer(sock, this.config.recvBufferSize);
+  }
+
+  private setRecvBuffer(sock: Socket, requested: number): RecvBufferInfo {
+    if (requested > 0) {
+      try {
+        sock.setRecvBufferSize(requested);
+      } catch {
+        // Some systems refuse sizes above their limit instead of capping; what we got is read below.
+      }
+    }
+    const actual = sock.getRecvBufferSize();
+    const capped = requested > 0 && actual < requested;
+    this.recvBufferBytes.set(actual);
+    this.recvBufferCapped.set(capped ? 1 : 0);
+    return { requested, actual, capped };
+  }
+
+  private receive(msg: Buffer, addr: string, port: number): void {
+    this.datagrams.inc();
+    this.bytes.inc(msg.length);
+    // A dual-stack socket shows IPv4 exporters as ::ffff:a.b.c.d; they are configured as a.b.c.d.
+    const src = addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+    try {
+      this.onDatagram(msg, src, port, this.clock());
+    } catch (err) {
+      this.handlerErrors.inc();
+      this.lastHandlerError = err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const sock = this.socket;
+    if (!sock) return;
+    this.socket = null;
+    await new Promise<void>((resolve) => sock.close(() => resolve()));
+  }
+
+  /** The bound address (the real port when configured with 0). */
+  address(): { address: string; port: number } {
+    if (!this.socket) throw new Error(`udp listener ${this.label} is not started`);
+    const a = this.socket.address();
+    return { address: a.address, port: a.port };
+  }
+}

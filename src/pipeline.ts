@@ -1,0 +1,250 @@
+// Wiring: datagrams -> decode dispatcher -> classify -> aggregate -> sinks. One Pipeline serves the
+// live collector (wall clock, UDP listeners, node-schedule boundaries) and replay (capture clock).
+import type { Config } from './config/load.js';
+import { Aggregator, type AssignMode } from './aggregate/aggregator.js';
+import type { IntervalSummary } from './aggregate/summary.js';
+import { IntervalClock } from './aggregate/schedule.js';
+import { Classifier } from './classify/direction.js';
+import { Dispatcher, Format } from './decode/dispatch.js';
+import { IpfixDecoder } from './decode/ipfix.js';
+import { Netflow5Decoder } from './decode/netflow5.js';
+import { Netflow9Decoder } from './decode/netflow9.js';
+import { SamplingTable } from './decode/sampling.js';
+import { SflowDecoder } from './decode/sflow.js';
+import { SflowCounterStore } from './decode/counters-sflow.js';
+import { loadState, saveState } from './decode/state.js';
+import { TemplateCache } from './decode/templates.js';
+import type { FlowRecord } from './flow/record.js';
+import { FanOut, type Sink } from './export/sink.js';
+import { parseHostPort, UdpListener } from './ingest/udp.js';
+import { PrefixTable } from './classify/prefixes.js';
+import ipaddr from 'ipaddr.js';
+import { Metrics } from './lib/counters.js';
+import { RateLimitedLog, silentLogger, type Logger } from './lib/log.js';
+import type { DecodeError } from './lib/errors.js';
+
+export interface PipelineOptions {
+  /** 'live' uses the wall clock; 'replay' is driven by datagram timestamps */
+  mode: 'live' | 'replay';
+  sinks: Sink[];
+  log?: Logger;
+  /** replay --shift-to-now: the wall time to rebase the first record to (whole intervals) */
+  shiftToNowMs?: number;
+  /** extra summary consumers (web page, tests) */
+  onSummary?: (s: IntervalSummary) => void;
+}
+
+export class Pipeline {
+  readonly metrics = new Metrics();
+  readonly templates: TemplateCache;
+  readonly sampling: SamplingTable;
+  readonly sflowCounters: SflowCounterStore;
+  readonly dispatcher: Dispatcher;
+  readonly classifier: Classifier;
+  readonly aggregator: Aggregator;
+  readonly fanout: FanOut;
+  private readonly log: Logger;
+  private readonly listeners: UdpListener[] = [];
+  private intervalClock: IntervalClock | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  /** the pipeline's clock: wall time live, the current datagram's capture time in replay */
+  nowMs = 0;
+  private arrivalMs = 0;
+  private lastSweepMs = 0;
+  /** added to every record time (replay --shift-to-now); fixed at the first record */
+  private shift = 0;
+  private shiftPending: boolean;
+  private lastStats: Record<string, number> = {};
+
+  constructor(readonly cfg: Config, private readonly opts: PipelineOptions) {
+    this.log = opts.log ?? silentLogger;
+    this.shiftPending = opts.shiftToNowMs !== undefined;
+    const now = () => this.nowMs;
+    const m = this.metrics;
+    this.templates = new TemplateCache({
+      now, ttlMs: cfg.templates.ttl, pendingTtlMs: cfg.templates.pendingTtl,
+      pendingMaxSets: cfg.templates.pendingMaxSets, maxTemplates: cfg.templates.max,
+      // held data sets that never saw their template are template misses
+      report: (err) => this.dispatcher.reportError(err, err.exporter, err.version === 9 ? Format.NetflowV9 : Format.Ipfix),
+    });
+    this.sampling = new SamplingTable();
+    this.sflowCounters = new SflowCounterStore();
+    const rl = new RateLimitedLog(this.log, now);
+    const reporter = (format: Format) => (err: DecodeError) => this.dispatcher.reportError(err, err.exporter, format);
+    let allow: ((e: string) => boolean) | undefined;
+    if (cfg.exporters.allow.length > 0) {
+      const table = new PrefixTable<boolean>();
+      for (const p of cfg.exporters.allow) table.insert(p, true);
+      allow = allowList(table);
+    }
+    this.dispatcher = new Dispatcher({
+      decoders: {
+        [Format.NetflowV5]: new Netflow5Decoder({ report: reporter(Format.NetflowV5) }),
+        [Format.NetflowV9]: new Netflow9Decoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.NetflowV9) }),
+        [Format.Ipfix]: new IpfixDecoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.Ipfix) }),
+        [Format.Sflow]: new SflowDecoder({ report: reporter(Format.Sflow), counters: this.sflowCounters }),
+      },
+      sampling: cfg.sampling,
+      metrics: m,
+      log: rl,
+      allow,
+    });
+    this.classifier = new Classifier(cfg.networks);
+    this.fanout = new FanOut(opts.sinks, m, this.log);
+    this.aggregator = new Aggregator({
+      intervalMs: cfg.interval,
+      holdMs: cfg.aggregate.hold,
+      assign: cfg.aggregate.assign as AssignMode,
+      topHosts: cfg.aggregate.topHosts,
+      topPorts: cfg.aggregate.topPorts,
+      maxHosts: cfg.aggregate.maxHosts,
+      maxPorts: cfg.aggregate.maxPorts,
+      perExporter: cfg.aggregate.perExporter,
+      groupNames: this.classifier.groupNames,
+    }, (s) => this.deliver(s), () => this.collectorStats());
+    this.dispatcher.setHandler((rec) => this.onRecord(rec));
+  }
+
+  private onRecord(rec: FlowRecord): void {
+    if (this.shiftPending) {
+      this.shiftPending = false;
+      const I = this.cfg.interval;
+      this.shift = Math.floor((this.opts.shiftToNowMs! - rec.endMs) / I) * I;
+    }
+    if (this.shift !== 0) {
+      rec.startMs += this.shift;
+      rec.endMs += this.shift;
+    }
+    // replay runs on event time: the newest flow end seen (exporters replaying old traffic send it late)
+    if (this.opts.mode === 'replay' && rec.endMs > this.nowMs) {
+      this.nowMs = rec.endMs;
+      this.aggregator.setClock(rec.endMs);
+    }
+    const dir = this.classifier.classify(rec);
+    this.aggregator.add(rec, dir, this.classifier.srcGroup, this.classifier.dstGroup, this.arrivalMs);
+  }
+
+  /** One datagram from `exporter` at `receivedMs` (capture time in replay). Never throws. */
+  onDatagram(buf: Buffer, exporter: string, receivedMs: number): void {
+    const t = receivedMs;
+    this.arrivalMs = t;
+    if (this.opts.mode === 'live') {
+      this.nowMs = t;
+      this.aggregator.setClock(t);
+    }
+    this.dispatcher.handle(buf, exporter, t);
+    if (this.opts.mode === 'replay') {
+      this.aggregator.advance(this.nowMs);
+      if (this.nowMs - this.lastSweepMs >= 1000) {
+        this.lastSweepMs = this.nowMs;
+        this.templates.sweep();
+      }
+    }
+  }
+
+  private deliver(s: IntervalSummary): void {
+    this.opts.onSummary?.(s);
+    this.fanout.write(s);
+  }
+
+  /** Collector counters as deltas over the period since the previous summary. */
+  private collectorStats(): Record<string, number> {
+    const m = this.metrics;
+    const cur: Record<string, number> = {
+      datagrams: m.total('datagrams_decoded_total'),
+      records: m.total('records_total'),
+      decodeErrors: m.total('decode_errors_total'),
+      templateMisses: m.total('template_misses_total'),
+      late: this.aggregator.lateTotal,
+    };
+    const out: Record<string, number> = {};
+    for (const k of Object.keys(cur)) out[k] = cur[k]! - (this.lastStats[k] ?? 0);
+    this.lastStats = cur;
+    return out;
+  }
+
+  /** State persists only for the live collector: a replayed capture is self-contained. */
+  private get stateFile(): string {
+    return this.opts.mode === 'live' ? this.cfg.state.file : '';
+  }
+
+  async start(): Promise<void> {
+    if (this.stateFile) {
+      const r = loadState(this.stateFile, { templates: this.templates, sampling: this.sampling });
+      if (r.error) this.log.warn({ file: this.stateFile, err: r.error }, 'state file ignored');
+      else if (r.templates) this.log.info({ file: this.stateFile, templates: r.templates }, 'templates restored');
+    }
+    await this.fanout.start();
+    if (this.opts.mode === 'replay') return;
+    this.nowMs = Date.now();
+    const recv = this.cfg.listen.recvBufferSize;
+    for (const hp of [...this.cfg.listen.netflow, ...this.cfg.listen.sflow, ...this.cfg.listen.extra]) {
+      const { address, port } = parseHostPort(hp);
+      const l = new UdpListener({ address, port, recvBufferSize: recv },
+        (buf, src, _port, receivedMs) => {
+          this.nowMs = receivedMs;
+          this.onDatagram(buf, src, receivedMs);
+        }, this.metrics);
+      await l.start();
+      this.listeners.push(l);
+      this.log.info({ listen: hp }, 'listening');
+    }
+    this.aggregator.start(Date.now());
+    this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => {
+      this.nowMs = Math.max(Date.now(), boundary);
+      this.templates.sweep();
+      this.aggregator.advance(this.nowMs);
+    });
+    this.intervalClock.start();
+    if (this.stateFile) {
+      const t = setInterval(() => this.saveState(), this.cfg.state.saveEvery);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  listenerAddresses(): { address: string; port: number }[] {
+    return this.listeners.map((l) => l.address());
+  }
+
+  private saveState(): void {
+    try {
+      saveState(this.stateFile, { templates: this.templates, sampling: this.sampling });
+    } catch (err) {
+      this.metrics.counter('state_save_errors_total', 'Failed writes of the state file').inc();
+      this.log.warn({ err: (err as Error).message }, 'state file not written');
+    }
+  }
+
+  /** Closes listeners, flushes every open interval to the sinks, saves state, stops the sinks. */
+  async stop(): Promise<void> {
+    this.intervalClock?.stop();
+    for (const t of this.timers) clearInterval(t);
+    for (const l of this.listeners.splice(0)) await l.stop();
+    if (this.opts.mode === 'live') this.nowMs = Date.now();
+    this.aggregator.flush();
+    if (this.stateFile) this.saveState();
+    await this.fanout.stop();
+  }
+}
+
+/** Exporter allow-list check from address text, memoized (bounded) since it runs per datagram. */
+function allowList(table: PrefixTable<boolean>, max = 10_000): (addr: string) => boolean {
+  const memo = new Map<string, boolean>();
+  return (addr: string) => {
+    let ok = memo.get(addr);
+    if (ok === undefined) {
+      ok = false;
+      if (ipaddr.isValid(addr)) {
+        const ip = ipaddr.process(addr);
+        const bytes = ip.toByteArray();
+        ok = (ip.kind() === 'ipv4'
+          ? table.lookup4(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0)
+          : table.lookup6(Uint8Array.from(bytes))) === true;
+      }
+      if (memo.size >= max) memo.clear();
+      memo.set(addr, ok);
+    }
+    return ok;
+  };
+}

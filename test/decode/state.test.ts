@@ -1,0 +1,98 @@
+import t from 'tap';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadState, saveState, STATE_FORMAT, STATE_VERSION } from '../../src/decode/state.js';
+import { TemplateCache } from '../../src/decode/templates.js';
+import { SamplingTable } from '../../src/decode/sampling.js';
+import { TemplateKind } from '../../src/decode/fields.js';
+
+const now = () => 1_800_000_000_000;
+
+function parts() {
+  return { templates: new TemplateCache({ now }), sampling: new SamplingTable() };
+}
+
+function filled() {
+  const p = parts();
+  p.templates.put('10.0.0.1', 9, 0, 256, TemplateKind.Data, 0, [8, 12, 1], [0, 0, 0], [4, 4, 4], 3);
+  p.templates.put('10.0.0.1', 10, 3, 257, TemplateKind.Options, 1, [149, 34], [0, 0], [4, 4], 2);
+  p.sampling.setRate('10.0.0.1', 9, 0, 64);
+  p.sampling.setSamplerRate('10.0.0.1', 10, 3, 2, 1000);
+  return p;
+}
+
+t.test('save then load restores templates and sampling; the write leaves no temp file', (t) => {
+  const dir = t.testdir({});
+  const file = path.join(dir, 'state.json');
+  saveState(file, filled());
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  t.equal(doc.format, STATE_FORMAT);
+  t.equal(doc.version, STATE_VERSION);
+  const p = parts();
+  const res = loadState(file, p);
+  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 2 });
+  t.equal(p.templates.get('10.0.0.1', 9, 0, 256)!.minLen, 12);
+  t.equal(p.sampling.lookup('10.0.0.1', 9, 0), 64);
+  t.equal(p.sampling.lookup('10.0.0.1', 10, 3, 2), 1000);
+  // Saving again replaces the file atomically; only the state file is ever left in the directory.
+  p.sampling.setRate('10.0.0.9', 10, 0, 8);
+  saveState(file, p);
+  t.same(readdirSync(dir), ['state.json']);
+  t.equal((loadState(file, parts())).sampling, 3);
+  t.end();
+});
+
+t.test('a missing file is fine', (t) => {
+  const res = loadState(path.join(t.testdir({}), 'nope.json'), parts());
+  t.same(res, { loaded: false, missing: true, templates: 0, sampling: 0 });
+  t.end();
+});
+
+t.test('corrupt, truncated or foreign files are reported and ignored', (t) => {
+  const dir = t.testdir({});
+  const good = path.join(dir, 'good.json');
+  saveState(good, filled());
+  const text = readFileSync(good, 'utf8');
+  const cases: Record<string, string> = {
+    truncated: text.slice(0, Math.floor(text.length / 2)),
+    corrupt: '{"format": garbage',
+    array: '[1,2,3]',
+    foreign: JSON.stringify({ format: 'something-else', version: 1, templates: {} }),
+    future: JSON.stringify({ format: STATE_FORMAT, version: 99 }),
+    empty: '',
+  };
+  for (const [name, body] of Object.entries(cases)) {
+    const f = path.join(dir, `${name}.json`);
+    writeFileSync(f, body);
+    const p = parts();
+    const res = loadState(f, p);
+    t.equal(res.loaded, false, name);
+    t.equal(res.missing, false, name);
+    t.ok(res.error instanceof Error, `${name}: ${res.error?.message}`);
+    t.match(res.error?.message, f, 'the message names the file');
+    t.equal(p.templates.size + p.sampling.size, 0, `${name}: nothing restored`);
+  }
+  const res = loadState(dir, parts());
+  t.match(res.error?.message, /not a regular file/);
+  t.end();
+});
+
+t.test('valid envelope with bad entries restores only the good ones', (t) => {
+  const dir = t.testdir({});
+  const f = path.join(dir, 's.json');
+  const snap = filled().templates.serialize() as { templates: unknown[] };
+  writeFileSync(f, JSON.stringify({
+    format: STATE_FORMAT, version: STATE_VERSION,
+    templates: { templates: [...snap.templates, { id: 'x' }] }, sampling: { entries: 'nope' },
+  }));
+  const res = loadState(f, parts());
+  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 0 });
+  t.end();
+});
+
+t.test('a save into a missing directory throws and leaves nothing behind', (t) => {
+  const dir = t.testdir({});
+  t.throws(() => saveState(path.join(dir, 'no', 'such', 'state.json'), filled()));
+  t.same(readdirSync(dir), []);
+  t.end();
+});
