@@ -5,9 +5,8 @@ import { ConfigError } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { Pipeline } from './pipeline.js';
 import { replayFiles } from './ingest/replay.js';
-import type { Sink } from './export/sink.js';
-import { ConsoleSink } from './export/console.js';
-import { JsonSink } from './export/json.js';
+import { createSinks } from './export/index.js';
+import { Metrics } from './lib/counters.js';
 
 const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
 
@@ -77,14 +76,6 @@ export function parseCli(args: string[]): Cli | 'help' | 'version' {
   return cli;
 }
 
-export function makeSinks(cfg: Config): Sink[] {
-  switch (cfg.output.format) {
-    case 'json': return [new JsonSink(cfg.output.path)];
-    case 'console': return [new ConsoleSink(cfg.output.path)];
-    default: return [];
-  }
-}
-
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -92,7 +83,8 @@ function version(): string {
 
 /** Runs until a signal; returns the exit status. */
 async function runLive(cfg: Config, log: Logger): Promise<number> {
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: makeSinks(cfg), log });
+  const metrics = new Metrics();
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: createSinks(cfg, { metrics, log }), log, metrics });
   await pipeline.start();
   log.info({ interval: cfg.interval / 1000, networks: cfg.networks }, 'collector started');
   return new Promise<number>((resolve) => {
@@ -143,7 +135,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const log = createLogger(cfg.log.level);
   if (cli.command === 'replay') {
-    return replayFiles(cli.files, cfg, { sinks: makeSinks(cfg), log, realtime: cli.realtime, shiftToNow: cli.shiftToNow });
+    const metrics = new Metrics();
+    return replayFiles(cli.files, cfg, { sinks: createSinks(cfg, { metrics, log }), metrics, log, realtime: cli.realtime, shiftToNow: cli.shiftToNow });
   }
   return runLive(cfg, log);
 }

@@ -23,6 +23,18 @@ import { Metrics } from './lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from './lib/log.js';
 import type { DecodeError } from './lib/errors.js';
 
+/**
+ * Sees every classified record and the pipeline's clock (alerting). Called on the hot path: it must
+ * copy what it keeps and allocate as little as it can.
+ */
+export interface RecordObserver {
+  onRecord(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void;
+  /** the pipeline's clock moved (each datagram in replay, each interval boundary live) */
+  advance(nowMs: number): void;
+  /** shutdown / end of replay: close what is open */
+  flush(): void | Promise<void>;
+}
+
 export interface PipelineOptions {
   /** 'live' uses the wall clock; 'replay' is driven by datagram timestamps */
   mode: 'live' | 'replay';
@@ -32,10 +44,14 @@ export interface PipelineOptions {
   shiftToNowMs?: number;
   /** extra summary consumers (web page, tests) */
   onSummary?: (s: IntervalSummary) => void;
+  /** the registry sinks and observers were built with (default: a new one) */
+  metrics?: Metrics;
+  observers?: RecordObserver[];
 }
 
 export class Pipeline {
-  readonly metrics = new Metrics();
+  readonly metrics: Metrics;
+  private readonly observers: RecordObserver[];
   readonly templates: TemplateCache;
   readonly sampling: SamplingTable;
   readonly sflowCounters: SflowCounterStore;
@@ -59,6 +75,8 @@ export class Pipeline {
   constructor(readonly cfg: Config, private readonly opts: PipelineOptions) {
     this.log = opts.log ?? silentLogger;
     this.shiftPending = opts.shiftToNowMs !== undefined;
+    this.metrics = opts.metrics ?? new Metrics();
+    this.observers = opts.observers ?? [];
     const now = () => this.nowMs;
     const m = this.metrics;
     this.templates = new TemplateCache({
@@ -121,7 +139,14 @@ export class Pipeline {
       this.aggregator.setClock(rec.endMs);
     }
     const dir = this.classifier.classify(rec);
-    this.aggregator.add(rec, dir, this.classifier.srcGroup, this.classifier.dstGroup, this.arrivalMs);
+    const sg = this.classifier.srcGroup, dg = this.classifier.dstGroup;
+    this.aggregator.add(rec, dir, sg, dg, this.arrivalMs);
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.onRecord(rec, dir, sg, dg, this.arrivalMs);
+  }
+
+  private advance(): void {
+    this.aggregator.advance(this.nowMs);
+    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.advance(this.nowMs);
   }
 
   /** One datagram from `exporter` at `receivedMs` (capture time in replay). Never throws. */
@@ -134,7 +159,7 @@ export class Pipeline {
     }
     this.dispatcher.handle(buf, exporter, t);
     if (this.opts.mode === 'replay') {
-      this.aggregator.advance(this.nowMs);
+      this.advance();
       if (this.nowMs - this.lastSweepMs >= 1000) {
         this.lastSweepMs = this.nowMs;
         this.templates.sweep();
@@ -193,7 +218,7 @@ export class Pipeline {
     this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => {
       this.nowMs = Math.max(Date.now(), boundary);
       this.templates.sweep();
-      this.aggregator.advance(this.nowMs);
+      this.advance();
     });
     this.intervalClock.start();
     if (this.stateFile) {
@@ -223,6 +248,7 @@ export class Pipeline {
     for (const l of this.listeners.splice(0)) await l.stop();
     if (this.opts.mode === 'live') this.nowMs = Date.now();
     this.aggregator.flush();
+    for (const o of this.observers) await o.flush();
     if (this.stateFile) this.saveState();
     await this.fanout.stop();
   }

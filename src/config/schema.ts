@@ -6,6 +6,9 @@ import {
   bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, text, wholeSeconds,
   type FormatDef,
 } from './formats.js';
+import { sinksSection, type SinksConfig } from './sinks.js';
+import { alertsSection, type AlertsConfig } from './alerts.js';
+import { webSection, type WebConfig } from './web.js';
 
 export interface Leaf {
   doc: string;
@@ -47,7 +50,7 @@ export interface AggregateConfig {
   maxPorts: number;
   perExporter: boolean;
 }
-export interface Config {
+export interface Config extends SinksConfig, AlertsConfig, WebConfig {
   listen: ListenConfig;
   exporters: { allow: string[] };
   /** Group name → canonical prefixes. */
@@ -202,7 +205,9 @@ const output: Section = {
 };
 
 /** Every section, in documentation order. Add new sections here. */
-export const SECTIONS: readonly Section[] = [listen, exporters, networks, aggregate, sampling, templates, output];
+export const SECTIONS: readonly Section[] = [
+  listen, exporters, networks, aggregate, sampling, templates, output, sinksSection, alertsSection, webSection,
+];
 
 /** Merges sections into one schema; a top-level key defined twice is a programming error. */
 export function composeSchema(sections: readonly Section[]): Section {

@@ -1,6 +1,7 @@
 // The sink interface: every closed interval's summary goes to each sink. A sink must not throw into
 // the collector; the fan-out catches, counts and isolates each sink.
 import type { IntervalSummary } from '../aggregate/summary.js';
+import type { AlertEvent } from '../alert/event.js';
 import type { Metrics } from '../lib/counters.js';
 import type { Logger } from '../lib/log.js';
 
@@ -9,6 +10,8 @@ export interface Sink {
   start?(): Promise<void>;
   /** Takes one summary; may queue it. Must not block the caller. */
   write(summary: IntervalSummary): void | Promise<void>;
+  /** Takes one alert (optional: sinks that cannot show alerts leave it out). */
+  writeAlert?(alert: AlertEvent): void | Promise<void>;
   /** Flushes what is queued (bounded by the caller's shutdown timeout) and releases resources. */
   stop(): Promise<void>;
 }
@@ -30,15 +33,23 @@ export class FanOut {
   write(summary: IntervalSummary): void {
     for (const s of this.sinks) {
       this.metrics.counter('sink_summaries_total', '', { sink: s.name }).inc();
-      try {
-        const p = s.write(summary);
-        if (p) {
-          const tracked: Promise<void> = p.catch((err) => this.failed(s, err)).finally(() => this.pending.delete(tracked));
-          this.pending.add(tracked);
-        }
-      } catch (err) {
-        this.failed(s, err);
+      this.guard(s, () => s.write(summary));
+    }
+  }
+
+  writeAlert(alert: AlertEvent): void {
+    for (const s of this.sinks) if (s.writeAlert) this.guard(s, () => s.writeAlert!(alert));
+  }
+
+  private guard(s: Sink, call: () => void | Promise<void>): void {
+    try {
+      const p = call();
+      if (p) {
+        const tracked: Promise<void> = p.catch((err) => this.failed(s, err)).finally(() => this.pending.delete(tracked));
+        this.pending.add(tracked);
       }
+    } catch (err) {
+      this.failed(s, err);
     }
   }
 

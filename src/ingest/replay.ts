@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/load.js';
 import type { Sink } from '../export/sink.js';
 import type { Logger } from '../lib/log.js';
-import { Pipeline } from '../pipeline.js';
+import { Pipeline, type RecordObserver } from '../pipeline.js';
+import type { Metrics } from '../lib/counters.js';
 import { newPcapStats, readUdpPackets, type PcapStats } from './pcap.js';
 import type { IntervalSummary } from '../aggregate/summary.js';
 
@@ -17,6 +18,8 @@ export interface ReplayOptions {
   /** progress on stderr (default: when stderr is a terminal) */
   progress?: boolean;
   onSummary?: (s: IntervalSummary) => void;
+  metrics?: Metrics;
+  observers?: RecordObserver[];
   /** wall clock, injectable for tests */
   now?: () => number;
 }
@@ -31,6 +34,7 @@ export async function replay(files: string[], cfg: Config, opts: ReplayOptions):
   const now = opts.now ?? Date.now;
   const pipeline = new Pipeline(cfg, {
     mode: 'replay', sinks: opts.sinks, log: opts.log, onSummary: opts.onSummary,
+    metrics: opts.metrics, observers: opts.observers,
     shiftToNowMs: opts.shiftToNow ? now() : undefined,
   });
   await pipeline.start();

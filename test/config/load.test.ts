@@ -21,8 +21,12 @@ function errorOf(t: Test, o: LoadOptions): ConfigError {
   return new ConfigError('', '');
 }
 
-// Written by hand: `: Config` makes tsc check the interface against the real defaults' shape.
-const EXPECTED_DEFAULTS: Config = {
+// Written by hand: the type makes tsc check the interface against the real defaults' shape. The
+// sections of sinks, alerts and web are checked by their own tests.
+type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web'>;
+const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout'] as const;
+const core = (c: Config): CoreConfig => Object.fromEntries(CORE_KEYS.map((k) => [k, c[k]])) as CoreConfig;
+const EXPECTED_DEFAULTS: CoreConfig = {
   listen: { netflow: ['0.0.0.0:2055', '[::]:2055'], sflow: ['0.0.0.0:6343', '[::]:6343'], extra: [], recvBufferSize: 33554432 },
   exporters: { allow: [] },
   networks: { home: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] },
@@ -38,8 +42,8 @@ const EXPECTED_DEFAULTS: Config = {
 
 t.test('the defaults satisfy Config and every schema leaf is in it', (t) => {
   const d = defaultConfig();
-  t.same(d, EXPECTED_DEFAULTS);
-  t.same(load(), EXPECTED_DEFAULTS);
+  t.same(core(d), EXPECTED_DEFAULTS);
+  t.same(core(load()), EXPECTED_DEFAULTS);
   // Leaf paths of the schema equal the paths of the loaded object (maps and lists count as leaves).
   const paths = (o: Record<string, unknown>, p = ''): string[] => Object.entries(o).flatMap(([k, v]) =>
     typeof v === 'object' && v !== null && !Array.isArray(v) && !['networks', 'sampling.overrides'].includes(p + k)
@@ -126,7 +130,7 @@ t.test('YAML and JSON files load the same; a file replaces a map such as network
   t.same(y.sampling.overrides, { '192.0.2.1': 512, '2001:db8::1': 64 }, 'map keys with dots survive');
   t.equal(y.aggregate.assign, 'end');
   t.equal(y.aggregate.perExporter, false);
-  t.same(load({ file: join(dir, 'empty.yml') }), EXPECTED_DEFAULTS, 'an empty file is all defaults');
+  t.same(core(load({ file: join(dir, 'empty.yml') })), EXPECTED_DEFAULTS, 'an empty file is all defaults');
   t.end();
 });
 
@@ -177,7 +181,7 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
     'bad.yaml': 'a: [1,\n',
     'c.toml': 'interval = 10',
   });
-  const cases: [string, LoadOptions, string, string][] = [
+  const cases: [string, LoadOptions, string, string | RegExp][] = [
     ['duration', { file: join(dir, 'interval.yaml') }, 'interval',
       'config: interval = "10x": expected a duration such as 10, "10s", "1m"'],
     ['duration from env', { env: { FLOWBRIDGE_INTERVAL: '1500ms' } }, 'interval',
@@ -193,7 +197,7 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
     ['unknown key', { file: join(dir, 'unknown.yaml') }, 'aggregate.topHost',
       'config: aggregate.topHost = 5: expected a known key, one of assign, hold, topHosts, topPorts, maxHosts, maxPorts, perExporter (did you mean aggregate.topHosts?)'],
     ['unknown top-level key', { file: join(dir, 'unknown-top.json') }, 'intreval',
-      'config: intreval = 10: expected a known key, one of listen, exporters, networks, interval, aggregate, sampling, templates, state, output, log, shutdownTimeout (did you mean interval?)'],
+      /^config: intreval = 10: expected a known key, one of listen, exporters, networks, interval, .* \(did you mean interval\?\)$/],
     ['wrong type', { file: join(dir, 'type.json') }, 'aggregate.topHosts',
       'config: aggregate.topHosts = "many": expected a positive integer such as 1, 100 or 1000'],
     ['wrong type for a list', { file: join(dir, 'type-list.json') }, 'listen.netflow',
@@ -219,7 +223,8 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
   for (const [name, opts, key, message] of cases) {
     const e = errorOf(t, opts);
     t.equal(e.key, key, `${name}: key`);
-    if (message) t.equal(e.message, message, name);
+    if (message instanceof RegExp) t.match(e.message, message, name);
+    else if (message) t.equal(e.message, message, name);
     else t.match(e.message, /^config: config = ".*": expected (a mapping|valid JSON \(|valid YAML \(|a \.json, \.yaml or \.yml file|a readable file \()/, name);
   }
   t.end();
