@@ -63,8 +63,9 @@ export class Pipeline {
   private readonly listeners: UdpListener[] = [];
   private intervalClock: IntervalClock | undefined;
   private timers: NodeJS.Timeout[] = [];
-  /** the pipeline's clock: wall time live, the current datagram's capture time in replay */
+  /** the aggregation clock: wall time live, the newest flow end seen in replay (event time) */
   nowMs = 0;
+  /** the transport clock: when the current datagram arrived (capture time in replay) */
   private arrivalMs = 0;
   private lastSweepMs = 0;
   /** added to every record time (replay --shift-to-now); fixed at the first record */
@@ -77,17 +78,19 @@ export class Pipeline {
     this.shiftPending = opts.shiftToNowMs !== undefined;
     this.metrics = opts.metrics ?? new Metrics();
     this.observers = opts.observers ?? [];
-    const now = () => this.nowMs;
+    // Templates live on the transport's clock (when datagrams arrive), not on the flows' event time:
+    // an exporter replaying old traffic still refreshes its templates now.
+    const arrivalNow = () => this.arrivalMs;
     const m = this.metrics;
     this.templates = new TemplateCache({
-      now, ttlMs: cfg.templates.ttl, pendingTtlMs: cfg.templates.pendingTtl,
+      now: arrivalNow, ttlMs: cfg.templates.ttl, pendingTtlMs: cfg.templates.pendingTtl,
       pendingMaxSets: cfg.templates.pendingMaxSets, maxTemplates: cfg.templates.max,
       // held data sets that never saw their template are template misses
       report: (err) => this.dispatcher.reportError(err, err.exporter, err.version === 9 ? Format.NetflowV9 : Format.Ipfix),
     });
     this.sampling = new SamplingTable();
     this.sflowCounters = new SflowCounterStore();
-    const rl = new RateLimitedLog(this.log, now);
+    const rl = new RateLimitedLog(this.log, arrivalNow);
     const reporter = (format: Format) => (err: DecodeError) => this.dispatcher.reportError(err, err.exporter, format);
     let allow: ((e: string) => boolean) | undefined;
     if (cfg.exporters.allow.length > 0) {
@@ -152,7 +155,7 @@ export class Pipeline {
   /** One datagram from `exporter` at `receivedMs` (capture time in replay). Never throws. */
   onDatagram(buf: Buffer, exporter: string, receivedMs: number): void {
     const t = receivedMs;
-    this.arrivalMs = t;
+    if (t > this.arrivalMs) this.arrivalMs = t;
     if (this.opts.mode === 'live') {
       this.nowMs = t;
       this.aggregator.setClock(t);
@@ -160,8 +163,8 @@ export class Pipeline {
     this.dispatcher.handle(buf, exporter, t);
     if (this.opts.mode === 'replay') {
       this.advance();
-      if (this.nowMs - this.lastSweepMs >= 1000) {
-        this.lastSweepMs = this.nowMs;
+      if (t - this.lastSweepMs >= 1000) {
+        this.lastSweepMs = t;
         this.templates.sweep();
       }
     }
@@ -217,6 +220,7 @@ export class Pipeline {
     this.aggregator.start(Date.now());
     this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => {
       this.nowMs = Math.max(Date.now(), boundary);
+      if (this.nowMs > this.arrivalMs) this.arrivalMs = this.nowMs; // templates age while exporters are silent
       this.templates.sweep();
       this.advance();
     });

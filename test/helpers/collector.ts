@@ -1,0 +1,63 @@
+// A live flowbridge pipeline on a loopback ephemeral port, for tests that point real exporters at it.
+import { loadConfig } from '../../src/config/load.js';
+import { Pipeline } from '../../src/pipeline.js';
+import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface TestCollector {
+  pipeline: Pipeline;
+  port: number;
+  summaries: IntervalSummary[];
+  records(): number;
+  /** Resolves once the record count has not moved for `quietMs` (bounded by `maxMs`). */
+  settle(quietMs?: number, maxMs?: number): Promise<number>;
+  /** Stops (flushing every open interval) and returns the summed totals per direction. */
+  stop(): Promise<Record<string, [number, number]>>;
+}
+
+export async function startCollector(overrides: Record<string, unknown> = {}, address = '127.0.0.1'): Promise<TestCollector> {
+  const cfg = loadConfig({
+    argv: [], env: {},
+    overrides: {
+      networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] },
+      listen: { netflow: [address.includes(':') ? `[${address}]:0` : `${address}:0`], sflow: [], extra: [] },
+      state: { file: '' }, output: { format: 'none' },
+      ...overrides,
+    },
+  });
+  const summaries: IntervalSummary[] = [];
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: [], log: silentLogger, onSummary: (s) => summaries.push(s) });
+  await pipeline.start();
+  const records = () => pipeline.metrics.total('records_total');
+  return {
+    pipeline, summaries, records,
+    port: pipeline.listenerAddresses()[0]!.port,
+    async settle(quietMs = 500, maxMs = 15_000) {
+      const t0 = Date.now();
+      let last = -1, since = Date.now();
+      while (Date.now() - t0 < maxMs) {
+        const n = records();
+        if (n !== last) {
+          last = n;
+          since = Date.now();
+        } else if (n > 0 && Date.now() - since >= quietMs) break;
+        await sleep(50);
+      }
+      return last;
+    },
+    async stop() {
+      await pipeline.stop();
+      const tot: Record<string, [number, number]> = {};
+      for (const s of summaries) {
+        for (const [d, v] of Object.entries(s.directions)) {
+          if (!v.bytes && !v.packets) continue;
+          const e = (tot[d] ??= [0, 0]);
+          e[0] += v.bytes;
+          e[1] += v.packets;
+        }
+      }
+      return tot;
+    },
+  };
+}
