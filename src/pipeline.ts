@@ -185,8 +185,17 @@ export class Pipeline {
       templateMisses: m.total('template_misses_total'),
       late: this.aggregator.lateTotal,
     };
+    // decode errors by kind, as decodeErrors_<kind> (a name every sink can use as a field or path)
+    for (const e of m.snapshot()) {
+      if (e.name !== 'decode_errors_total') continue;
+      const k = `decodeErrors_${e.labels.kind}`;
+      cur[k] = (cur[k] ?? 0) + e.value;
+    }
     const out: Record<string, number> = {};
-    for (const k of Object.keys(cur)) out[k] = cur[k]! - (this.lastStats[k] ?? 0);
+    for (const k of Object.keys(cur)) {
+      const d = cur[k]! - (this.lastStats[k] ?? 0);
+      if (d !== 0 || !k.startsWith('decodeErrors_')) out[k] = d;
+    }
     this.lastStats = cur;
     return out;
   }
@@ -215,7 +224,8 @@ export class Pipeline {
         }, this.metrics);
       await l.start();
       this.listeners.push(l);
-      this.log.info({ listen: hp }, 'listening');
+      const bound = l.address();
+      this.log.info({ listen: hp, address: bound.address, port: bound.port }, 'listening');
     }
     this.aggregator.start(Date.now());
     this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => {

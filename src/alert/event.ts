@@ -21,4 +21,6 @@ export interface AlertEvent {
   exporter?: string;
   /** epoch ms when raised */
   time: number;
+  /** syslog severity name set by the flow definition; absent = alerts.syslog.severity */
+  severity?: string;
 }

@@ -1,13 +1,334 @@
 // Configuration of alerting: flow definitions, thresholds and the syslog transport. schema.ts lists it.
-import { bool } from './formats.js';
+// `alerts.flows` is a list of objects, validated here field by field so an error names the exact key
+// (config: alerts.flows[1].value = "bitz": expected one of …).
+import {
+  SEVERITY_NAMES, SHORTCUT_KEYS, VALUE_NAMES,
+  type FlowDefinition, type SeverityName, type Shortcuts,
+} from '../alert/definitions.js';
+import { FilterError, parseFilter } from '../alert/filter.js';
+import { KEY_NAMES, type KeyName } from '../alert/keys.js';
+import type { ThresholdSpec } from '../alert/threshold.js';
+import { bool, duration, FormatError, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
 import type { Section } from './schema.js';
 
+export const FACILITY_NAMES = [
+  'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp',
+  'audit', 'console', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
+] as const;
+export type FacilityName = (typeof FACILITY_NAMES)[number];
+
+export interface SyslogConfig {
+  /** receiver host name or address; '' = no syslog */
+  host: string;
+  port: number;
+  protocol: 'udp' | 'tcp' | 'tls';
+  framing: 'octet-counting' | 'lf';
+  format: 'rfc5424' | 'rfc3164';
+  facility: FacilityName;
+  severity: SeverityName;
+  appName: string;
+  /** '' = the machine's host name */
+  hostname: string;
+  sdId: string;
+  queue: number;
+  connectTimeout: number;
+  reconnectMin: number;
+  reconnectMax: number;
+  tls: { ca: string; cert: string; key: string; verify: boolean; servername: string };
+}
+
 export interface AlertsConfig {
-  alerts: { enabled: boolean };
+  alerts: {
+    enabled: boolean;
+    rateLimit: number;
+    syslog: SyslogConfig;
+    flows: FlowDefinition[];
+    hosts: Shortcuts;
+    groups: Shortcuts;
+  };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// ---- scalars ----
+
+const PORT_EXPECTED = 'a port number from 1 to 65535';
+export const syslogPort: FormatDef<number> = {
+  name: 'syslog-port',
+  expected: PORT_EXPECTED,
+  coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
+  normalize(raw) {
+    if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 65535) throw new FormatError(PORT_EXPECTED);
+    return raw;
+  },
+};
+
+const FACILITY_EXPECTED = `a syslog facility: ${FACILITY_NAMES.join(', ')} or its number 0-23`;
+export const syslogFacility: FormatDef<FacilityName> = {
+  name: 'syslog-facility',
+  expected: FACILITY_EXPECTED,
+  coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
+  normalize(raw) {
+    if (typeof raw === 'number' && Number.isInteger(raw) && FACILITY_NAMES[raw]) return FACILITY_NAMES[raw]!;
+    const aliases: Record<string, FacilityName> = { security: 'auth' };
+    if (typeof raw === 'string') {
+      const n = raw.trim().toLowerCase();
+      if ((FACILITY_NAMES as readonly string[]).includes(n)) return n as FacilityName;
+      if (aliases[n]) return aliases[n];
+    }
+    throw new FormatError(FACILITY_EXPECTED);
+  },
+};
+
+const SEVERITY_ALIASES: Record<string, SeverityName> = { panic: 'emerg', error: 'err', warn: 'warning', critical: 'crit', emergency: 'emerg', informational: 'info' };
+const SEVERITY_EXPECTED = `a syslog severity: ${SEVERITY_NAMES.join(', ')} or its number 0-7`;
+function severityOf(raw: unknown): SeverityName | undefined {
+  if (typeof raw === 'number' && Number.isInteger(raw)) return SEVERITY_NAMES[raw];
+  if (typeof raw !== 'string') return undefined;
+  const n = raw.trim().toLowerCase();
+  return (SEVERITY_NAMES as readonly string[]).includes(n) ? n as SeverityName : SEVERITY_ALIASES[n];
+}
+export const syslogSeverity: FormatDef<SeverityName> = {
+  name: 'syslog-severity',
+  expected: SEVERITY_EXPECTED,
+  coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
+  normalize(raw) {
+    const s = severityOf(raw);
+    if (!s) throw new FormatError(SEVERITY_EXPECTED);
+    return s;
+  },
+};
+
+/** RFC 5424 header fields are printable US-ASCII without spaces, of bounded length. */
+function asciiToken(name: string, max: number, empty: boolean, extra = ''): FormatDef<string> {
+  const expected = `${empty ? 'empty or ' : ''}1-${max} printable ASCII characters without spaces${extra ? ` or ${extra}` : ''}`;
+  return {
+    name,
+    expected,
+    normalize(raw) {
+      if (typeof raw !== 'string' || (raw === '' ? !empty : !/^[\x21-\x7e]+$/.test(raw) || raw.length > max)) throw new FormatError(expected);
+      if (name === 'syslog-sd-id' && /[=\]"]/.test(raw)) throw new FormatError(expected);
+      return raw;
+    },
+  };
+}
+export const syslogAppName = asciiToken('syslog-app-name', 48, false);
+export const syslogHostname = asciiToken('syslog-hostname', 255, true);
+export const syslogSdId = asciiToken('syslog-sd-id', 32, false, '"=", "]" or \'"\'');
+
+// ---- thresholds ----
+
+const THRESHOLD_FIELDS = ['above', 'clear', 'for', 'cooldown', 'window', 'per'];
+const THRESHOLD_EXPECTED = 'a threshold: a number (above) or { above, clear, for, cooldown, window, per }';
+
+function nonNegative(v: unknown, sub: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new FormatError(`${what}, a number ≥ 0`, sub, v);
+  return v;
+}
+
+function whole(v: unknown, sub: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new FormatError(`a whole number from 1 to ${max}`, sub, v);
+  return v;
+}
+
+/** A threshold object (or a bare number meaning `above`); `sub` locates it for error messages. */
+export function normalizeThreshold(raw: unknown, sub: string, perDefault: 'key' | 'total' = 'key'): ThresholdSpec {
+  if (!isObj(raw) && typeof raw !== 'number') throw new FormatError(THRESHOLD_EXPECTED, sub, raw);
+  const o: Obj = isObj(raw) ? raw : { above: raw };
+  for (const k of Object.keys(o)) {
+    if (!THRESHOLD_FIELDS.includes(k)) throw new FormatError(`a known field, one of ${THRESHOLD_FIELDS.join(', ')}`, `${sub}.${k}`, o[k]);
+  }
+  if (o.above === undefined) throw new FormatError('the value to raise above, a number ≥ 0', `${sub}.above`, o.above);
+  const above = nonNegative(o.above, `${sub}.above`, 'the value to raise above');
+  const clear = o.clear === undefined ? above : nonNegative(o.clear, `${sub}.clear`, 'the value to clear at');
+  if (clear > above) throw new FormatError(`a value to clear at that is ≤ above (${above})`, `${sub}.clear`, o.clear);
+  let cooldown = 0;
+  if (o.cooldown !== undefined) {
+    try {
+      cooldown = duration.normalize(o.cooldown);
+    } catch {
+      throw new FormatError(duration.expected, `${sub}.cooldown`, o.cooldown);
+    }
+  }
+  const per = o.per === undefined ? perDefault : o.per;
+  if (per !== 'key' && per !== 'total') throw new FormatError('one of "key", "total"', `${sub}.per`, o.per);
+  return {
+    above, clear,
+    for: o.for === undefined ? 1 : whole(o.for, `${sub}.for`, 1000),
+    cooldown,
+    window: o.window === undefined ? 1 : whole(o.window, `${sub}.window`, 1000),
+    per,
+  };
+}
+
+function renderThreshold(t: ThresholdSpec): Obj {
+  return { ...t, cooldown: renderDuration(t.cooldown) };
+}
+
+/** coerce for env/argv text: JSON, a bare number, or "above=1e8,clear=8e7,for=2". */
+function coerceThreshold(t: string): unknown {
+  const s = t.trim();
+  if (s === '' || s === 'off' || s === 'none') return null;
+  if (s.startsWith('{')) { try { return JSON.parse(s) as unknown; } catch { return t; } }
+  if (/^[\d.e+]+$/i.test(s) && Number.isFinite(Number(s))) return Number(s);
+  const o: Obj = {};
+  for (const item of s.split(',')) {
+    const [k, v] = item.split('=').map((x) => x.trim());
+    if (!k || v === undefined) return t;
+    o[k] = /^[\d.e+-]+$/i.test(v) && Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return o;
+}
+
+export const alertThreshold: FormatDef<ThresholdSpec | null> = {
+  name: 'alert-threshold',
+  expected: `null or 0 (off), ${THRESHOLD_EXPECTED}`,
+  note: 'A number is the value to raise above; an object also sets clear (hysteresis, ≤ above), for (consecutive intervals), cooldown (a duration), window (intervals) and per ("key" or "total"). In the environment and on the command line: a number, JSON or "above=1e8,clear=8e7,for=2"; "off" turns it off.',
+  keyed: true, // an object value: must travel through convict whole
+  coerce: coerceThreshold,
+  normalize: (raw) => (raw === null || raw === 0 || raw === undefined ? null : normalizeThreshold(raw, '')),
+  render: (t) => (t ? renderThreshold(t) : null),
+};
+
+// ---- flow definitions ----
+
+const FLOW_FIELDS = ['name', 'keys', 'value', 'filter', 'event', 'threshold', 'table', 'severity'];
+const FLOWS_EXPECTED = 'a list of flow definitions ({ name, keys, value, filter, event | threshold })';
+const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+
+function normalizeEvent(raw: unknown, sub: string): FlowDefinition['event'] {
+  const expected = '"each" or { suppress: DURATION }';
+  if (raw === 'each' || raw === true) return { suppress: 600000 };
+  if (!isObj(raw)) throw new FormatError(expected, sub, raw);
+  for (const k of Object.keys(raw)) if (k !== 'suppress') throw new FormatError('a known field: suppress', `${sub}.${k}`, raw[k]);
+  try {
+    return { suppress: raw.suppress === undefined ? 600000 : duration.normalize(raw.suppress) };
+  } catch {
+    throw new FormatError(duration.expected, `${sub}.suppress`, raw.suppress);
+  }
+}
+
+/** One definition object; `sub` is "[i]". */
+export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
+  if (!isObj(raw)) throw new FormatError('a flow definition object with name, keys, value and event or threshold', sub, raw);
+  for (const k of Object.keys(raw)) {
+    if (!FLOW_FIELDS.includes(k)) throw new FormatError(`a known field, one of ${FLOW_FIELDS.join(', ')}`, `${sub}.${k}`, raw[k]);
+  }
+  if (typeof raw.name !== 'string' || !NAME.test(raw.name)) {
+    throw new FormatError('a name of 1-32 characters A-Z, a-z, 0-9, "_", "-", "."', `${sub}.name`, raw.name);
+  }
+  const keysRaw = typeof raw.keys === 'string' ? raw.keys.split(',').map((s) => s.trim()).filter(Boolean) : raw.keys ?? [];
+  if (!Array.isArray(keysRaw)) throw new FormatError('a list of flow keys such as [ipsource, ipdestination]', `${sub}.keys`, raw.keys);
+  const keys = keysRaw.map((k, j) => {
+    if (typeof k !== 'string' || !(KEY_NAMES as readonly string[]).includes(k.toLowerCase())) {
+      throw new FormatError(`a flow key, one of ${KEY_NAMES.join(', ')}`, `${sub}.keys[${j}]`, k);
+    }
+    return k.toLowerCase() as KeyName;
+  });
+  if (new Set(keys).size !== keys.length) throw new FormatError('each key once', `${sub}.keys`, raw.keys);
+  const value = raw.value === undefined ? 'bytes' : raw.value;
+  if (typeof value !== 'string' || !(VALUE_NAMES as readonly string[]).includes(value)) {
+    throw new FormatError(`one of ${VALUE_NAMES.map((v) => `"${v}"`).join(', ')}`, `${sub}.value`, raw.value);
+  }
+  const filter = raw.filter === undefined ? '' : raw.filter;
+  if (typeof filter !== 'string') throw new FormatError('a filter expression such as "direction=in & protocol=udp"', `${sub}.filter`, filter);
+  if (filter.trim() !== '') {
+    try {
+      parseFilter(filter);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      throw new FormatError(`a filter expression (${e.message})`, `${sub}.filter`, filter);
+    }
+  }
+  const table = raw.table === undefined ? 10000 : whole(raw.table, `${sub}.table`, 1_000_000);
+  const severity = raw.severity === undefined ? null : severityOf(raw.severity);
+  if (severity === undefined) throw new FormatError(SEVERITY_EXPECTED, `${sub}.severity`, raw.severity);
+  const event = raw.event === undefined || raw.event === null ? null : normalizeEvent(raw.event, `${sub}.event`);
+  const threshold = raw.threshold === undefined || raw.threshold === null
+    ? null : normalizeThreshold(raw.threshold, `${sub}.threshold`, keys.length ? 'key' : 'total');
+  if (!event && !threshold) throw new FormatError('an "event" or a "threshold" (or both)', `${sub}.event`, raw.event);
+  if (event && keys.length === 0) throw new FormatError('at least one key for an event definition', `${sub}.keys`, raw.keys);
+  if (threshold?.per === 'key' && keys.length === 0) throw new FormatError('keys, or threshold.per "total"', `${sub}.keys`, raw.keys);
+  return { name: raw.name, keys, value: value as FlowDefinition['value'], filter, table, event, threshold, severity };
+}
+
+export const flowDefinitions: FormatDef<FlowDefinition[]> = {
+  name: 'flow-definitions',
+  expected: FLOWS_EXPECTED,
+  note: 'See docs/alerts.md. In the environment and on the command line: a JSON list.',
+  coerce: (t) => {
+    if (!t.trim().startsWith('[')) return t;
+    try { return JSON.parse(t) as unknown; } catch { return t; }
+  },
+  normalize(raw) {
+    if (!Array.isArray(raw)) throw new FormatError(FLOWS_EXPECTED);
+    const seen = new Set<string>();
+    return raw.map((d, i) => {
+      const f = normalizeFlow(d, `[${i}]`);
+      if (seen.has(f.name)) throw new FormatError('a name not used by another definition', `[${i}].name`, f.name);
+      seen.add(f.name);
+      return f;
+    });
+  },
+  render: (flows) => flows.map((f) => ({
+    ...f,
+    event: f.event ? { suppress: renderDuration(f.event.suppress) } : null,
+    threshold: f.threshold ? renderThreshold(f.threshold) : null,
+  })),
+};
+
+function shortcuts(what: string): Section {
+  const out: Record<string, Section[string]> = {};
+  for (const k of SHORTCUT_KEYS) {
+    const dir = k.startsWith('in') ? 'in' : 'out';
+    const metric = k.slice(dir.length).toLowerCase();
+    out[k] = {
+      doc: `Threshold on ${metric} ${dir === 'in' ? 'received' : 'sent'} per ${what} per interval (null/0 = off).`,
+      format: alertThreshold,
+      default: null,
+    };
+  }
+  return out;
 }
 
 export const alertsSection: Section = {
   alerts: {
     enabled: { doc: 'Evaluate the flow definitions and send alerts.', format: bool, default: true },
+    rateLimit: {
+      doc: 'Most alerts sent per second over all definitions; the excess is counted and reported in one "suppressed" alert per definition.',
+      format: positiveInt,
+      default: 1000,
+    },
+    flows: { doc: 'Flow definitions: keys, value, filter and an event or threshold (docs/alerts.md).', format: flowDefinitions, default: [] },
+    hosts: shortcuts('local host'),
+    groups: shortcuts('home group'),
+    syslog: {
+      host: { doc: 'Syslog receiver (name or address); "" = do not send syslog.', format: text, default: '' },
+      port: { doc: 'Syslog receiver port.', format: syslogPort, default: 514 },
+      protocol: { doc: 'Transport: "udp", "tcp" or "tls" (RFC 5425).', format: oneOf(['udp', 'tcp', 'tls'] as const), default: 'udp' },
+      framing: {
+        doc: 'TCP/TLS framing: "octet-counting" (RFC 6587 / RFC 5425) or "lf" (newline-terminated).',
+        format: oneOf(['octet-counting', 'lf'] as const),
+        default: 'octet-counting',
+      },
+      format: { doc: 'Message format: "rfc5424" (structured data, JSON message) or "rfc3164" (BSD).', format: oneOf(['rfc5424', 'rfc3164'] as const), default: 'rfc5424' },
+      facility: { doc: 'Syslog facility of alerts.', format: syslogFacility, default: 'local0' },
+      severity: { doc: 'Syslog severity of alerts (a definition may set its own).', format: syslogSeverity, default: 'notice' },
+      appName: { doc: 'APP-NAME (RFC 5424) / TAG (RFC 3164).', format: syslogAppName, default: 'flowbridge' },
+      hostname: { doc: 'HOSTNAME field; "" = this machine\'s host name.', format: syslogHostname, default: '' },
+      sdId: { doc: 'SD-ID of the structured data element (RFC 5424); the default uses the documentation enterprise number.', format: syslogSdId, default: 'flowbridge@32473' },
+      queue: { doc: 'Messages held while a TCP/TLS receiver is unreachable (UDP: sends in flight); past it the oldest are dropped and counted.', format: positiveInt, default: 10000 },
+      connectTimeout: { doc: 'TCP/TLS connect (and handshake) timeout.', format: duration, default: '5s' },
+      reconnectMin: { doc: 'First delay before reconnecting to a TCP/TLS receiver; doubles per failure.', format: duration, default: '500ms' },
+      reconnectMax: { doc: 'Longest delay between reconnection attempts.', format: duration, default: '30s' },
+      tls: {
+        ca: { doc: 'PEM file of the CA(s) that sign the receiver\'s certificate; "" = the system CAs.', format: text, default: '' },
+        cert: { doc: 'PEM file of a client certificate (mutual TLS); "" = none.', format: text, default: '' },
+        key: { doc: 'PEM file of the client certificate\'s private key.', format: text, default: '' },
+        verify: { doc: 'Verify the receiver\'s certificate and name. Turn off only for tests.', format: bool, default: true },
+        servername: { doc: 'Name to verify in the receiver\'s certificate (and SNI); "" = the host.', format: text, default: '' },
+      },
+    },
   },
 };

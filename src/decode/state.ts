@@ -1,7 +1,7 @@
 // Decoder state (templates and sampling rates) saved across restarts, so data arriving right after a
 // restart need not wait for the exporters' next template refresh. Saving is atomic; loading never fails
 // the caller: a missing file is normal and a bad one is returned as an error to log, then ignored.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { TemplateCache } from './templates.js';
@@ -39,6 +39,7 @@ export function saveState(file: string, parts: StateParts): void {
     sampling: parts.sampling.serialize(),
   });
   const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true }); // the default lives in ./.flowbridge/
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', 0o600);

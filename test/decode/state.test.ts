@@ -90,9 +90,11 @@ t.test('valid envelope with bad entries restores only the good ones', (t) => {
   t.end();
 });
 
-t.test('a save into a missing directory throws and leaves nothing behind', (t) => {
-  const dir = t.testdir({});
-  t.throws(() => saveState(path.join(dir, 'no', 'such', 'state.json'), filled()));
-  t.same(readdirSync(dir), []);
+t.test('a save creates a missing directory; one that cannot be created throws and leaves nothing behind', (t) => {
+  const dir = t.testdir({ file: 'not a directory' });
+  saveState(path.join(dir, 'new', 'state.json'), filled());
+  t.same(readdirSync(path.join(dir, 'new')), ['state.json']);
+  t.throws(() => saveState(path.join(dir, 'file', 'state.json'), filled()));
+  t.same(readdirSync(dir).sort(), ['file', 'new']);
   t.end();
 });

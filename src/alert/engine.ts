@@ -1,0 +1,337 @@
+// The alert engine: a RecordObserver that evaluates every flow definition on each classified record.
+// Intervals follow the pipeline clock (advance()), not the records' own timestamps: a record counts in
+// the interval that is open when it arrives, as in sFlow-RT, so alerts are never held back waiting for
+// late exporters (the aggregator's hold does that for summaries). Events fire as the record arrives;
+// thresholds are evaluated when advance() closes an interval.
+import type { AlertEvent } from './event.js';
+import type { Config } from '../config/load.js';
+import { Counter, type Metrics } from '../lib/counters.js';
+import type { Logger } from '../lib/log.js';
+import { ConfigError } from '../lib/errors.js';
+import type { FlowRecord } from '../flow/record.js';
+import type { RecordObserver } from '../pipeline.js';
+import {
+  isRate, KeyTable, shortcutDefinitions, TableEntry, valueSource, type FlowDefinition,
+} from './definitions.js';
+import { compileFilter, parseFilter, UnknownGroupError, type Matcher } from './filter.js';
+import { hasKeys, keyIndex, tupleText, tupleValues } from './keys.js';
+import { ThresholdState, Transition } from './threshold.js';
+import { SyslogSender } from './syslog.js';
+
+const BYTES = 0, PACKETS = 1, FLOWS = 2;
+
+class KeyState {
+  cur = 0;
+  /** whether the raise went out (a clear is only sent for a raise the receiver saw) */
+  notified = false;
+  constructor(readonly keys: (string | number)[], public exporter: string, readonly st: ThresholdState) {}
+}
+
+/** One definition, compiled: matcher, key indices and its state. */
+class Compiled {
+  readonly keys: Uint8Array;
+  readonly src: number;
+  readonly perKey: boolean;
+  readonly table: KeyTable | null;
+  readonly states = new Map<string, KeyState>();
+  readonly total: KeyState | null;
+  readonly seen = new Map<string, number>();
+  suppressed = 0;
+  lastSummaryMs = Number.NEGATIVE_INFINITY;
+  readonly matched: Counter;
+  readonly overflow: Counter;
+  readonly suppressedTotal: Counter;
+  readonly alerts: Record<AlertEvent['kind'], Counter>;
+
+  constructor(readonly def: FlowDefinition, readonly matcher: Matcher | null, m: Metrics) {
+    this.keys = Uint8Array.from(def.keys, (k) => keyIndex(k));
+    const s = valueSource(def.value);
+    this.src = s === 'bytes' ? BYTES : s === 'packets' ? PACKETS : FLOWS;
+    const th = def.threshold;
+    this.perKey = th !== null && th.per === 'key';
+    this.table = th ? new KeyTable(def.table) : null;
+    this.total = th && !this.perKey ? new KeyState([], '', new ThresholdState(th, isRate(def.value))) : null;
+    const name = def.name;
+    this.matched = m.counter('alert_records_total', 'Records that matched a flow definition (filter and keys)', { name });
+    this.overflow = m.counter('alert_table_overflow_total', 'Key tuples folded into overflow or not tracked because a table was full', { name });
+    this.suppressedTotal = m.counter('alerts_suppressed_total', 'Alerts held back by the global rate limit', { name });
+    const c = (kind: string) => m.counter('alerts_total', 'Alerts raised, by definition and kind', { name, kind });
+    this.alerts = { event: c('event'), threshold: c('threshold'), cleared: c('cleared'), suppressed: c('suppressed') };
+  }
+}
+
+export interface EngineOptions {
+  definitions: FlowDefinition[];
+  groupNames: readonly string[];
+  intervalMs: number;
+  /** alerts per second over all definitions (token bucket, burst = one second's worth) */
+  rateLimit: number;
+  metrics: Metrics;
+  deliver: (a: AlertEvent) => void;
+  /** wall clock: rate limiting (it protects the receiver) and AlertEvent.time */
+  now?: () => number;
+}
+
+export class AlertEngine implements RecordObserver {
+  readonly defs: Compiled[];
+  private readonly I: number;
+  private readonly now: () => number;
+  /** open interval index; -1 until the clock is first known */
+  private k = -1;
+  private lastArrivalMs = 0;
+  private tokens: number;
+  private refillMs: number;
+  private readonly maxCatchUp: number;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.I = opts.intervalMs;
+    this.now = opts.now ?? Date.now;
+    this.tokens = opts.rateLimit;
+    this.refillMs = this.now();
+    this.defs = opts.definitions.map((d) => {
+      const ast = d.filter.trim() ? parseFilter(d.filter) : null;
+      return new Compiled(d, ast ? compileFilter(ast, opts.groupNames) : null, opts.metrics);
+    });
+    // an interval gap longer than every window and `for` leaves every state at a steady zero
+    this.maxCatchUp = 1 + Math.max(0, ...opts.definitions.map((d) => (d.threshold ? d.threshold.window + d.threshold.for : 0)));
+  }
+
+  onRecord(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
+    if (arrivalMs > this.lastArrivalMs) this.lastArrivalMs = arrivalMs;
+    const defs = this.defs;
+    for (let i = 0; i < defs.length; i++) {
+      const c = defs[i]!;
+      if (c.matcher !== null && !c.matcher.match(rec, direction, srcGroup, dstGroup)) continue;
+      if (!hasKeys(c.keys, rec, direction, srcGroup, dstGroup)) continue;
+      c.matched.inc();
+      const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
+      const v = c.src === BYTES ? rec.bytes * r : c.src === PACKETS ? rec.packets * r : r;
+      const table = c.table;
+      if (table !== null) {
+        if (table.total === 0 && table.firstExporter === '') table.firstExporter = rec.exporter;
+        table.total += v;
+      }
+      if (!c.perKey && c.def.event === null) continue;
+      const text = tupleText(c.keys, rec, direction, srcGroup, dstGroup);
+      if (c.perKey) {
+        let e = table!.get(text);
+        if (e === undefined) {
+          e = new TableEntry(tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames), rec.exporter);
+          const pruned = table!.insert(text, e);
+          if (pruned > 0) c.overflow.inc(pruned);
+        }
+        e.value += v;
+      }
+      if (c.def.event !== null) this.event(c, text, v, rec, direction, srcGroup, dstGroup, arrivalMs);
+    }
+  }
+
+  /** One alert per new key tuple, then silence for that tuple during `suppress` (record time). */
+  private event(c: Compiled, text: string, v: number, rec: FlowRecord, direction: number, srcGroup: number,
+    dstGroup: number, arrivalMs: number): void {
+    const last = c.seen.get(text);
+    if (last !== undefined) {
+      if (arrivalMs - last < c.def.event!.suppress) return;
+      c.seen.delete(text); // re-inserted below: the map stays in order of last alert, oldest first
+    } else if (c.seen.size >= c.def.table) {
+      c.seen.delete(c.seen.keys().next().value!);
+      c.overflow.inc();
+    }
+    c.seen.set(text, arrivalMs);
+    if (!this.take()) {
+      c.suppressed++;
+      c.suppressedTotal.inc();
+      return;
+    }
+    const k = this.k >= 0 ? this.k : Math.floor(arrivalMs / this.I);
+    const values = tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames);
+    this.deliver(c, 'event', values, this.convert(c, v), k, 1, rec.exporter);
+  }
+
+  /** Token bucket on the wall clock. */
+  private take(): boolean {
+    const t = this.now();
+    const rate = this.opts.rateLimit;
+    this.tokens = Math.min(rate, this.tokens + ((t - this.refillMs) * rate) / 1000);
+    this.refillMs = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Per-interval sum → the definition's metric (rates per second over the interval). */
+  private convert(c: Compiled, v: number): number {
+    if (!isRate(c.def.value)) return v;
+    return (v * (c.src === BYTES ? 8 : 1) * 1000) / this.I;
+  }
+
+  private deliver(c: Compiled, kind: AlertEvent['kind'], values: (string | number)[], value: number, k: number,
+    span: number, exporter: string, threshold?: number): void {
+    const keys: Record<string, string | number> = {};
+    for (let i = 0; i < values.length; i++) keys[c.def.keys[i]!] = values[i]!;
+    const a: AlertEvent = {
+      kind, name: c.def.name, keys, value, metric: kind === 'suppressed' ? 'alerts' : c.def.value,
+      start: ((k - span + 1) * this.I) / 1000, end: ((k + 1) * this.I) / 1000, time: this.now(),
+    };
+    if (threshold !== undefined) a.threshold = threshold;
+    if (exporter) a.exporter = exporter;
+    if (c.def.severity) a.severity = c.def.severity;
+    c.alerts[kind].inc();
+    this.opts.deliver(a);
+  }
+
+  advance(nowMs: number): void {
+    const nk = Math.floor(nowMs / this.I);
+    if (this.k < 0) this.k = nk;
+    else if (nk > this.k) this.closeUntil(nk);
+    this.expireSeen();
+    this.summarizeSuppressed(false);
+  }
+
+  /** Closes the open interval and (up to a steady state) the empty ones skipped on the way to `nk`. */
+  private closeUntil(nk: number): void {
+    const last = Math.min(nk - 1, this.k + this.maxCatchUp);
+    for (let j = this.k; j <= last; j++) this.close(j);
+    this.k = nk;
+  }
+
+  private close(k: number): void {
+    const endMs = (k + 1) * this.I;
+    for (const c of this.defs) {
+      const table = c.table;
+      if (table === null) continue;
+      const spec = c.def.threshold!;
+      if (c.total !== null) {
+        this.transition(c, c.total, c.total.st.update(this.convert(c, table.total), endMs), k, table.firstExporter);
+      } else {
+        for (const [text, e] of table.entries) {
+          let s = c.states.get(text);
+          if (s === undefined) {
+            if (c.states.size >= c.def.table) {
+              c.overflow.inc();
+              continue;
+            }
+            s = new KeyState(e.keys, e.exporter, new ThresholdState(spec, isRate(c.def.value)));
+            c.states.set(text, s);
+          }
+          s.cur = e.value;
+          s.exporter = e.exporter;
+        }
+        for (const [text, s] of c.states) {
+          const tr = s.st.update(this.convert(c, s.cur), endMs);
+          s.cur = 0;
+          this.transition(c, s, tr, k, s.exporter);
+          if (s.st.idle(endMs)) c.states.delete(text);
+        }
+      }
+      table.clear();
+    }
+  }
+
+  private transition(c: Compiled, s: KeyState, tr: Transition, k: number, exporter: string): void {
+    if (tr === Transition.None) return;
+    const spec = c.def.threshold!;
+    if (tr === Transition.Raise) {
+      s.notified = this.take();
+      if (!s.notified) {
+        c.suppressed++;
+        c.suppressedTotal.inc();
+        return;
+      }
+      this.deliver(c, 'threshold', s.keys, s.st.value, k, spec.window, exporter, spec.above);
+    } else if (s.notified) {
+      // not rate limited: at most one clear per raise that went out
+      s.notified = false;
+      this.deliver(c, 'cleared', s.keys, s.st.value, k, spec.window, exporter, spec.clear);
+    }
+  }
+
+  /** Forgets event tuples whose suppression window has passed (oldest first; stops at the first live one). */
+  private expireSeen(): void {
+    for (const c of this.defs) {
+      if (c.def.event === null) continue;
+      const w = c.def.event.suppress;
+      for (const [text, t] of c.seen) {
+        if (this.lastArrivalMs - t < w) break;
+        c.seen.delete(text);
+      }
+    }
+  }
+
+  /** One "suppressed N" alert per definition, at most once a second (or at shutdown). */
+  private summarizeSuppressed(force: boolean): void {
+    const t = this.now();
+    for (const c of this.defs) {
+      if (c.suppressed === 0 || (!force && t - c.lastSummaryMs < 1000)) continue;
+      c.lastSummaryMs = t;
+      const k = this.k >= 0 ? this.k : Math.floor(this.lastArrivalMs / this.I);
+      this.deliver(c, 'suppressed', [], c.suppressed, k, 1, '');
+      c.suppressed = 0;
+    }
+  }
+
+  /** End of replay / shutdown: evaluates the open (partial) interval and reports what was suppressed. */
+  flush(): void {
+    if (this.k < 0 && this.lastArrivalMs > 0) this.k = Math.floor(this.lastArrivalMs / this.I);
+    if (this.k >= 0) {
+      this.close(this.k);
+      this.k++;
+    }
+    this.summarizeSuppressed(true);
+  }
+}
+
+// ---- the factory the pipeline and CLI use ----
+
+export interface AlertingDeps {
+  metrics: Metrics;
+  log: Logger;
+  /** Classifier.groupNames: group filters and keys resolve against them */
+  groupNames: readonly string[];
+  intervalMs: number;
+  /** console/JSON (and other) sinks that show alerts; the pipeline's FanOut fits */
+  sinks?: { writeAlert(a: AlertEvent): void | Promise<void> };
+  now?: () => number;
+}
+
+export interface Alerting {
+  observer: AlertEngine;
+  sender: SyslogSender | null;
+  definitions: FlowDefinition[];
+  /** Sends what is queued (bounded by `timeoutMs`) and closes the syslog connection. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Builds the engine and the syslog sender from the configuration; throws ConfigError on bad definitions. */
+export function createAlerting(cfg: Pick<Config, 'alerts'>, deps: AlertingDeps): Alerting {
+  const a = cfg.alerts;
+  const definitions = a.enabled ? [...a.flows, ...shortcutDefinitions(a.hosts, a.groups)] : [];
+  const names = new Set<string>();
+  definitions.forEach((d, i) => {
+    const where = i < a.flows.length ? `alerts.flows[${i}]` : 'alerts.hosts/alerts.groups';
+    if (names.has(d.name)) throw new ConfigError(`${where}.name`, `config: ${where}.name = ${JSON.stringify(d.name)}: expected a name not used by another definition (shortcuts are named like hosts-in-bps)`);
+    names.add(d.name);
+    try {
+      if (d.filter.trim()) compileFilter(parseFilter(d.filter), deps.groupNames);
+    } catch (e) {
+      if (!(e instanceof UnknownGroupError)) throw e;
+      throw new ConfigError(`${where}.filter`, `config: ${where}.filter = ${JSON.stringify(d.filter)}: expected a filter expression (${e.message}; groups: ${deps.groupNames.join(', ')})`);
+    }
+  });
+  const sender = a.enabled && a.syslog.host ? new SyslogSender(a.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
+  const sinks = deps.sinks;
+  const observer = new AlertEngine({
+    definitions, groupNames: deps.groupNames, intervalMs: deps.intervalMs, rateLimit: a.rateLimit,
+    metrics: deps.metrics, now: deps.now,
+    deliver: (alert) => {
+      try {
+        const p = sinks?.writeAlert(alert);
+        if (p) p.catch((err) => deps.log.error({ err: (err as Error)?.message }, 'alert sink error'));
+      } catch (err) {
+        deps.log.error({ err: (err as Error)?.message }, 'alert sink error');
+      }
+      sender?.send(alert);
+    },
+  });
+  return { observer, sender, definitions, stop: async (timeoutMs = 5000) => { await sender?.stop(timeoutMs); } };
+}
