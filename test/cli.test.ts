@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseCli } from '../src/cli.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { ConfigError } from '../src/lib/errors.js';
+import { directionTotals, parseLines } from './helpers/totals.js';
 
 const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
@@ -15,20 +16,7 @@ const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as { 
 const HOME = '10.1.0.0/16,2001:db8:1::/48';
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
-function totals(jsonl: string): Record<string, [number, number]> {
-  const tot: Record<string, [number, number]> = {};
-  for (const line of jsonl.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const o = JSON.parse(line) as { directions: Record<string, { bytes: number; packets: number }> };
-    for (const [d, v] of Object.entries(o.directions)) {
-      if (!v.bytes && !v.packets) continue;
-      const e = (tot[d] ??= [0, 0]);
-      e[0] += v.bytes;
-      e[1] += v.packets;
-    }
-  }
-  return tot;
-}
+const totals = (jsonl: string) => directionTotals(parseLines(jsonl));
 
 t.test('parseCli separates commands, shortcuts, files and config options', (t) => {
   const c = parseCli(['replay', 'a.pcap', '--home', '10.0.0.0/8', '--interval', '5', '--output=json', 'b.pcapng', '--realtime', '--aggregate-top-hosts', '7']);

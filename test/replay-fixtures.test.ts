@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config/load.js';
 import { replay } from '../src/ingest/replay.js';
 import type { IntervalSummary } from '../src/aggregate/summary.js';
 import { silentLogger } from '../src/lib/log.js';
+import { directionTotals } from './helpers/totals.js';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
 const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
@@ -25,18 +26,7 @@ async function run(file: string, extra: Record<string, unknown> = {}): Promise<I
   return out;
 }
 
-function byDirection(out: IntervalSummary[]): Record<string, [number, number]> {
-  const tot: Record<string, [number, number]> = {};
-  for (const s of out) {
-    for (const [d, v] of Object.entries(s.directions)) {
-      if (!v.bytes && !v.packets) continue;
-      const e = (tot[d] ??= [0, 0]);
-      e[0] += v.bytes;
-      e[1] += v.packets;
-    }
-  }
-  return tot;
-}
+const byDirection = directionTotals;
 
 function byHost(out: IntervalSummary[]): Record<string, [number, number, number, number]> {
   const tot: Record<string, [number, number, number, number]> = {};

@@ -237,7 +237,8 @@ class StreamTransport implements Transport {
   async stop(timeoutMs: number): Promise<void> {
     if (this.state === 'closed') return;
     const deadline = Date.now() + timeoutMs;
-    while ((this.size > 0 || this.blocked) && this.state !== 'backoff' && Date.now() < deadline) await sleep(5);
+    // a receiver that comes back within the timeout still gets the queue
+    while ((this.size > 0 || this.blocked) && Date.now() < deadline) await sleep(5);
     this.state = 'closed';
     if (this.timer) clearTimeout(this.timer);
     if (this.size > 0) this.m.dropped.inc(this.size);
@@ -248,8 +249,12 @@ class StreamTransport implements Transport {
     if (s === undefined) return;
     const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
     s.end();
-    const left = Math.max(0, deadline - Date.now());
-    await Promise.race([closed, sleep(left).then(() => s.destroy())]);
+    let timer: NodeJS.Timeout | undefined;
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(() => { s.destroy(); resolve(); }, Math.max(100, deadline - Date.now()));
+    });
+    await Promise.race([closed, forced]);
+    clearTimeout(timer);
     this.socket = undefined;
   }
 }

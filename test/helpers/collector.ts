@@ -4,6 +4,7 @@ import { Pipeline } from '../../src/pipeline.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { directionTotals } from './totals.js';
 
 export interface TestCollector {
   pipeline: Pipeline;
@@ -48,16 +49,7 @@ export async function startCollector(overrides: Record<string, unknown> = {}, ad
     },
     async stop() {
       await pipeline.stop();
-      const tot: Record<string, [number, number]> = {};
-      for (const s of summaries) {
-        for (const [d, v] of Object.entries(s.directions)) {
-          if (!v.bytes && !v.packets) continue;
-          const e = (tot[d] ??= [0, 0]);
-          e[0] += v.bytes;
-          e[1] += v.packets;
-        }
-      }
-      return tot;
+      return directionTotals(summaries);
     },
   };
 }

@@ -40,6 +40,13 @@ function si(v) {
   return (i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1)) + UNITS[i];
 }
 
+/** Axis ticks: at most three significant digits and no unit ("750M", "1.25G"); the title says bps. */
+function tick(v) {
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < UNITS.length - 1) { v /= 1000; i++; }
+  return `${Number(v.toPrecision(3))}${UNITS[i]}`;
+}
+
 function clock(sec) {
   return new Date(sec * 1000).toLocaleTimeString([], { hour12: false });
 }
@@ -133,7 +140,7 @@ function renderChart(list) {
         label: d, stroke: COLORS[d], width: 2, spanGaps: false,
         value: (_u, v) => (v == null ? '–' : `${si(v)}bps`),
       }))],
-      axes: [{}, { values: (_u, ticks) => ticks.map((v) => `${si(v)}bps`), size: 70 }],
+      axes: [{}, { values: (_u, ticks) => ticks.map(tick), size: 60 }],
       scales: { x: { time: true } },
       cursor: { drag: { x: false, y: false } },
     };
@@ -141,6 +148,8 @@ function renderChart(list) {
   } else {
     state.chart.setData(data);
   }
+  // without a cursor on the chart, the legend shows the newest interval
+  state.chart.setLegend({ idx: data[0].length - 1 });
 }
 
 function sumBy(list, field, keyOf) {
@@ -199,7 +208,7 @@ function renderAlerts() {
     const keys = Object.entries(a.keys || {}).map(([k, v]) => `${k}=${v}`).join(' ');
     const value = `${si(a.value)} ${a.metric}${a.threshold !== undefined ? ` (≥ ${si(a.threshold)})` : ''}`;
     const tr = el('tr');
-    tr.append(el('td', clock(a.time / 1000)), el('td', a.kind), el('td', a.name), el('td', keys, 'keys'), el('td', value, 'num'));
+    tr.append(el('td', clock(a.time / 1000)), el('td', a.kind), el('td', a.name), el('td', keys, 'keys'), el('td', value, 'val'));
     return tr;
   }));
 }
