@@ -7,6 +7,7 @@ import { Pipeline } from './pipeline.js';
 import { replayFiles } from './ingest/replay.js';
 import { createSinks } from './export/index.js';
 import { Metrics } from './lib/counters.js';
+import { WebServer } from './web/server.js';
 
 const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
 
@@ -81,11 +82,27 @@ function version(): string {
   return pkg.version;
 }
 
+/** The web page and endpoints; a port that is taken disables the page, never the collector. */
+async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<WebServer | undefined> {
+  if (!cfg.web.enabled) return undefined;
+  const web = new WebServer(cfg.web, { metrics, log, intervalSec: cfg.interval / 1000 });
+  try {
+    await web.start(); // before the pipeline: /healthz answers 503 while it starts
+    return web;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'web page disabled');
+    return undefined;
+  }
+}
+
 /** Runs until a signal; returns the exit status. */
 async function runLive(cfg: Config, log: Logger): Promise<number> {
   const metrics = new Metrics();
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: createSinks(cfg, { metrics, log }), log, metrics });
+  const web = await startWeb(cfg, metrics, log);
+  const sinks = [...createSinks(cfg, { metrics, log }), ...(web ? [web.sink()] : [])];
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics });
   await pipeline.start();
+  web?.setReady();
   log.info({ interval: cfg.interval / 1000, networks: cfg.networks }, 'collector started');
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -98,7 +115,8 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
         resolve(1);
       }, cfg.shutdownTimeout);
       timer.unref();
-      pipeline.stop().then(() => resolve(0), (err) => {
+      web?.setReady(false);
+      pipeline.stop().then(() => web?.stop()).then(() => resolve(0), (err) => {
         log.error({ err: (err as Error).message }, 'error while stopping');
         resolve(1);
       }).finally(() => clearTimeout(timer));

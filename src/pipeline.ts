@@ -72,6 +72,10 @@ export class Pipeline {
   private shift = 0;
   private shiftPending: boolean;
   private lastStats: Record<string, number> = {};
+  /** template/sampling changes already persisted; a change is saved at once (at most once a second) */
+  private savedVersion = 0;
+  private lastSaveMs = 0;
+  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly cfg: Config, private readonly opts: PipelineOptions) {
     this.log = opts.log ?? silentLogger;
@@ -161,6 +165,7 @@ export class Pipeline {
       this.aggregator.setClock(t);
     }
     this.dispatcher.handle(buf, exporter, t);
+    if (this.stateFile && this.stateVersion() !== this.savedVersion) this.persistSoon();
     if (this.opts.mode === 'replay') {
       this.advance();
       if (t - this.lastSweepMs >= 1000) {
@@ -242,11 +247,38 @@ export class Pipeline {
     }
   }
 
+  /** Changes worth persisting: templates learned or withdrawn, sampling rates set. */
+  private stateVersion(): number {
+    const ts = this.templates.stats, ss = this.sampling.stats;
+    return ts.learned + ts.withdrawn + ss.updates;
+  }
+
+  /**
+   * A new template is saved at once, so a crash right after it (kill -9 between a template and its
+   * data) loses nothing; bursts are coalesced to one save a second so a template flood cannot turn
+   * into a disk-write flood.
+   */
+  private persistSoon(): void {
+    if (this.saveTimer) return;
+    const wait = this.lastSaveMs + 1000 - Date.now();
+    if (wait <= 0) {
+      this.saveState();
+      return;
+    }
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.saveState();
+    }, wait);
+    this.saveTimer.unref();
+  }
+
   listenerAddresses(): { address: string; port: number }[] {
     return this.listeners.map((l) => l.address());
   }
 
   private saveState(): void {
+    this.savedVersion = this.stateVersion();
+    this.lastSaveMs = Date.now();
     try {
       saveState(this.stateFile, { templates: this.templates, sampling: this.sampling });
     } catch (err) {
@@ -259,9 +291,12 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.intervalClock?.stop();
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.saveTimer);
     for (const l of this.listeners.splice(0)) await l.stop();
     if (this.opts.mode === 'live') this.nowMs = Date.now();
-    this.aggregator.flush();
+    this.templates.dropAllPending();
+    if (this.opts.mode === 'live') this.aggregator.setClock(this.nowMs);
+    this.aggregator.flush(this.opts.mode === 'live');
     for (const o of this.observers) await o.flush();
     if (this.stateFile) this.saveState();
     await this.fanout.stop();

@@ -80,7 +80,7 @@ t.test('live collector: SIGTERM flushes the open interval, totals equal what was
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-live-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const child = spawn('node', [BIN, '--home', HOME, '--output', 'json', '--listen-netflow', '127.0.0.1:0', '--listen-sflow', '',
-    '--state-file', join(dir, 'state.json'), '--interval', '60'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--state-file', join(dir, 'state.json'), '--interval', '60', '--web-listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
   let out = '', err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));

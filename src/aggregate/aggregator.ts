@@ -142,10 +142,14 @@ export class Aggregator {
     while (this.nextK !== undefined && this.isClosed(this.nextK)) this.emit(this.nextK);
   }
 
-  /** Emits every open interval, up to the last one holding data (shutdown, end of replay). */
-  flush(): void {
+  /**
+   * Emits every open interval, up to the last one holding data (end of replay) or, with
+   * `throughNow`, at least up to the one containing the clock (live shutdown: the open interval and
+   * its collector counters are written even when no record landed in it).
+   */
+  flush(throughNow = false): void {
     if (this.nextK === undefined) return;
-    let last = this.nextK - 1;
+    let last = throughNow ? Math.max(this.nextK - 1, this.indexOf(this.nowMs)) : this.nextK - 1;
     for (const k of this.windows.keys()) if (k > last) last = k;
     while (this.nextK <= last) this.emit(this.nextK);
   }

@@ -230,6 +230,7 @@ class StreamTransport implements Transport {
       if (this.state === 'closed') return;
       this.state = 'backoff';
       this.timer = setTimeout(() => this.connect(), this.delay);
+      this.timer.unref(); // retrying alone must not keep a finished process alive
       this.delay = Math.min(this.delay * 2, o.reconnectMax);
     });
   }

@@ -242,7 +242,7 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
     }
   }
   const table = raw.table === undefined ? 10000 : whole(raw.table, `${sub}.table`, 1_000_000);
-  const severity = raw.severity === undefined ? null : severityOf(raw.severity);
+  const severity = raw.severity === undefined || raw.severity === null ? null : severityOf(raw.severity);
   if (severity === undefined) throw new FormatError(SEVERITY_EXPECTED, `${sub}.severity`, raw.severity);
   const event = raw.event === undefined || raw.event === null ? null : normalizeEvent(raw.event, `${sub}.event`);
   const threshold = raw.threshold === undefined || raw.threshold === null

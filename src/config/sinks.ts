@@ -1,19 +1,114 @@
-// Configuration of the InfluxDB and Graphite sinks (issue: sinks). Extend here; schema.ts lists it.
-import { bool, text } from './formats.js';
+// Configuration of the InfluxDB and Graphite sinks (docs/sinks.md). schema.ts lists the section.
+// Defaults come from each sink's DEFAULTS object, so they are written down once.
+import { INFLUX_DEFAULTS } from '../export/influx.js';
+import { GRAPHITE_DEFAULTS } from '../export/graphite.js';
+import { bool, duration, hostPort, oneOf, positiveInt, renderDuration, text } from './formats.js';
 import type { Section } from './schema.js';
 
 export interface SinksConfig {
-  influx: { enabled: boolean; url: string };
-  graphite: { enabled: boolean; address: string };
+  influx: {
+    enabled: boolean;
+    url: string;
+    api: 'v2' | 'v1';
+    token: string;
+    tokenFile: string;
+    org: string;
+    bucket: string;
+    /** durations in ms */
+    timeout: number;
+    batchSize: number;
+    maxBufferLines: number;
+    maxRetries: number;
+    maxRetryTime: number;
+    minRetryDelay: number;
+    maxRetryDelay: number;
+    gzip: boolean;
+  };
+  graphite: {
+    enabled: boolean;
+    /** canonical host:port; split with formats.parseHostPort */
+    address: string;
+    protocol: 'tcp' | 'udp';
+    prefix: string;
+    tagged: boolean;
+    maxQueueLines: number;
+    /** durations in ms */
+    minRetryDelay: number;
+    maxRetryDelay: number;
+    connectTimeout: number;
+  };
 }
+
+const I = INFLUX_DEFAULTS, G = GRAPHITE_DEFAULTS;
 
 export const sinksSection: Section = {
   influx: {
-    enabled: { doc: 'Write interval summaries to InfluxDB.', format: bool, default: false },
-    url: { doc: 'InfluxDB base URL.', format: text, default: 'http://127.0.0.1:8086' },
+    enabled: { doc: 'Write interval summaries and alerts to InfluxDB (schema: docs/metrics.md).', format: bool, default: false },
+    url: { doc: 'InfluxDB base URL (http or https).', format: text, default: I.url },
+    api: {
+      doc: 'Write endpoint: "v2" = /api/v2/write (InfluxDB 2.x, 3.x, and 1.8+ with token "user:password" and bucket "db/rp"); "v1" = /write?db=&rp= with basic auth from token "user:password", for InfluxDB 1.0–1.7.',
+      format: oneOf(['v2', 'v1'] as const),
+      default: I.api,
+    },
+    token: {
+      doc: 'API token; for InfluxDB 1.x "username:password" (empty: no authentication). Prefer influx.tokenFile.',
+      format: text,
+      default: I.token,
+      sensitive: true,
+    },
+    tokenFile: {
+      doc: 'File holding the token (surrounding whitespace ignored); when set it replaces influx.token.',
+      format: text,
+      default: '',
+    },
+    org: { doc: 'Organization (InfluxDB 2.x); ignored by 1.8+ and 3.x.', format: text, default: I.org },
+    bucket: {
+      doc: 'Bucket (2.x); database (3.x); "database" or "database/retention-policy" (1.x).',
+      format: text,
+      default: I.bucket,
+    },
+    timeout: { doc: 'Timeout of one write request.', format: duration, default: renderDuration(I.timeoutMs) },
+    batchSize: {
+      doc: 'Lines per write request; keep it above the series of one interval so each interval is one request.',
+      format: positiveInt,
+      default: I.batchSize,
+    },
+    maxBufferLines: {
+      doc: 'Lines kept for retry while InfluxDB is unreachable; past it the oldest are dropped and counted.',
+      format: positiveInt,
+      default: I.maxBufferLines,
+    },
+    maxRetries: { doc: 'Retries of one failed write before its lines are given up.', format: positiveInt, default: I.maxRetries },
+    maxRetryTime: {
+      doc: 'How long a failed write is retried before its lines are given up.',
+      format: duration,
+      default: renderDuration(I.maxRetryTimeMs),
+    },
+    minRetryDelay: { doc: 'First retry delay; doubles per failure.', format: duration, default: renderDuration(I.minRetryDelayMs) },
+    maxRetryDelay: { doc: 'Longest retry delay.', format: duration, default: renderDuration(I.maxRetryDelayMs) },
+    gzip: { doc: 'Compress write requests (gzip) above 1000 bytes.', format: bool, default: I.gzip },
   },
   graphite: {
-    enabled: { doc: 'Write interval summaries to Graphite (carbon plaintext).', format: bool, default: false },
-    address: { doc: 'carbon plaintext receiver, host:port.', format: text, default: '127.0.0.1:2003' },
+    enabled: { doc: 'Write interval summaries and alerts to Graphite (carbon plaintext protocol).', format: bool, default: false },
+    address: { doc: 'carbon receiver, host:port (the plaintext line receiver listens on 2003).', format: hostPort, default: `${G.host}:${G.port}` },
+    protocol: {
+      doc: 'Transport: "tcp" (reconnects with backoff, queues while carbon is down) or "udp" (fire and forget).',
+      format: oneOf(['tcp', 'udp'] as const),
+      default: G.protocol,
+    },
+    prefix: { doc: 'First node(s) of every metric path, e.g. "flowbridge" or "site1.flows"; "" = none.', format: text, default: G.prefix },
+    tagged: {
+      doc: 'Write Graphite 1.1 tagged series (flowbridge.hosts.bytes;direction=in;host=10.1.0.5) instead of dotted paths.',
+      format: bool,
+      default: G.tagged,
+    },
+    maxQueueLines: {
+      doc: 'Lines queued while carbon is unreachable; past it the oldest are dropped and counted.',
+      format: positiveInt,
+      default: G.maxQueueLines,
+    },
+    minRetryDelay: { doc: 'First reconnect delay; doubles per failure.', format: duration, default: renderDuration(G.minRetryDelayMs) },
+    maxRetryDelay: { doc: 'Longest reconnect delay.', format: duration, default: renderDuration(G.maxRetryDelayMs) },
+    connectTimeout: { doc: 'Timeout of one TCP connect.', format: duration, default: renderDuration(G.connectTimeoutMs) },
   },
 };

@@ -24,6 +24,7 @@ export class SamplingEntry {
 }
 
 export interface SamplingStats {
+  /** rate changes (a periodic refresh with the same rate is not one) */
   updates: number;
   refused: number;
   samplersRefused: number;
@@ -78,8 +79,8 @@ export class SamplingTable {
     if (!isRate(rate) || rate === 0) return false;
     const e = this.ensure(exporter, version, domain);
     if (!e) return false;
+    if (e.rate !== rate) this.stats.updates++; // counts changes, so a periodic refresh is not one
     e.rate = rate;
-    this.stats.updates++;
     return true;
   }
 
@@ -91,8 +92,8 @@ export class SamplingTable {
       this.stats.samplersRefused++;
       return false;
     }
+    if (e.samplers.get(samplerId) !== rate) this.stats.updates++;
     e.samplers.set(samplerId, rate);
-    this.stats.updates++;
     return true;
   }
 

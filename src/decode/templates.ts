@@ -282,6 +282,11 @@ export class TemplateCache {
     for (const [key, list] of this.pending) this.expireList(key, list, nowMs);
   }
 
+  /** Shutdown: every set still waiting for its template will never see it; each is a counted miss. */
+  dropAllPending(): void {
+    for (const [key, list] of this.pending) while (list.sets.length) this.dropFirst(key, list);
+  }
+
   clear(): void {
     this.scopes.clear();
     this.pending.clear();

@@ -1,6 +1,7 @@
 // Console sink: a short human table per interval (directions, top hosts and ports, collector health).
 import type { Writable } from 'node:stream';
 import type { IntervalSummary } from '../aggregate/summary.js';
+import type { AlertEvent } from '../alert/event.js';
 import type { Sink } from './sink.js';
 import { closeOutput, openOutput } from './stream.js';
 
@@ -44,6 +45,16 @@ export function formatConsole(s: IntervalSummary, top = 5): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One line per alert: kind, definition, keys, value (and threshold), interval. */
+export function formatAlertLine(a: AlertEvent): string {
+  const keys = Object.keys(a.keys).map((k) => ` ${k}=${a.keys[k]}`).join('');
+  const span = `${clock(a.start)}–${clock(a.end)}`;
+  if (a.kind === 'suppressed') return `ALERT suppressed ${a.name}: ${a.value} alerts over the rate limit (${span})\n`;
+  const cmp = a.kind === 'threshold' ? ` > ${si(a.threshold ?? 0)}` : a.kind === 'cleared' ? ` <= ${si(a.threshold ?? 0)}` : '';
+  const from = a.exporter ? ` from ${a.exporter}` : '';
+  return `ALERT ${a.kind} ${a.name}${keys} ${a.metric} ${si(a.value)}${cmp} (${span})${from}\n`;
+}
+
 export class ConsoleSink implements Sink {
   readonly name = 'console';
   private readonly out: Writable;
@@ -52,6 +63,9 @@ export class ConsoleSink implements Sink {
   }
   write(summary: IntervalSummary): void {
     this.out.write(formatConsole(summary));
+  }
+  writeAlert(alert: AlertEvent): void {
+    this.out.write(formatAlertLine(alert));
   }
   stop(): Promise<void> {
     return closeOutput(this.out);

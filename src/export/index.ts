@@ -3,17 +3,26 @@ import type { Config } from '../config/load.js';
 import type { Metrics } from '../lib/counters.js';
 import type { Logger } from '../lib/log.js';
 import { ConsoleSink } from './console.js';
+import { GraphiteSink, graphiteOptions } from './graphite.js';
+import { InfluxSink, influxOptions } from './influx.js';
 import { JsonSink } from './json.js';
 import type { Sink } from './sink.js';
 
 export interface SinkDeps {
   metrics: Metrics;
   log: Logger;
+  /** wall clock (tests inject one) */
+  now?: () => number;
 }
 
-export function createSinks(cfg: Config, _deps: SinkDeps): Sink[] {
+/** Throws InfluxConfigError when influx.tokenFile cannot be read (exit status 2, like a bad config value). */
+export function createSinks(cfg: Config, deps: SinkDeps): Sink[] {
   const sinks: Sink[] = [];
   if (cfg.output.format === 'json') sinks.push(new JsonSink(cfg.output.path));
   else if (cfg.output.format === 'console') sinks.push(new ConsoleSink(cfg.output.path));
+  // a sink's stop() may use most of the shutdown budget; the rest is for the intervals before it
+  const stopTimeoutMs = Math.max(1000, Math.floor(cfg.shutdownTimeout * 0.8));
+  if (cfg.influx.enabled) sinks.push(new InfluxSink(influxOptions(cfg.influx, stopTimeoutMs), deps));
+  if (cfg.graphite.enabled) sinks.push(new GraphiteSink(graphiteOptions(cfg.graphite, stopTimeoutMs), deps));
   return sinks;
 }

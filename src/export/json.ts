@@ -1,6 +1,8 @@
-// JSON-lines sink: one object per closed interval (the IntervalSummary, documented in docs/output.md).
+// JSON-lines sink: one object per closed interval (the IntervalSummary, documented in docs/output.md)
+// and one per alert (docs/alerts.md).
 import type { Writable } from 'node:stream';
 import type { IntervalSummary } from '../aggregate/summary.js';
+import type { AlertEvent } from '../alert/event.js';
 import type { Sink } from './sink.js';
 import { closeOutput, openOutput } from './stream.js';
 
@@ -12,6 +14,10 @@ export class JsonSink implements Sink {
   }
   write(summary: IntervalSummary): void {
     this.out.write(`${JSON.stringify(summary)}\n`);
+  }
+  /** One line per alert, told apart from summaries by `"type":"alert"`. */
+  writeAlert(alert: AlertEvent): void {
+    this.out.write(`${JSON.stringify({ type: 'alert', ...alert })}\n`);
   }
   stop(): Promise<void> {
     return closeOutput(this.out);

@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { setImmediate as setImmediateP } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
@@ -15,6 +17,7 @@ import type { AlertEvent } from '../alert/event.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import { FlowbridgeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import type { Sink } from '../export/sink.js';
 import { History, TrimmedViews } from './ring.js';
 import { packageVersion, ProcessMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 
@@ -145,6 +148,20 @@ export class WebServer {
     if (this.clients.size > 0) this.broadcast('alert', JSON.stringify(a));
   }
 
+  /**
+   * The web server as a sink, for the pipeline's sink list: summaries and alerts reach it through
+   * the fan-out (which isolates failures). Its stop() is a no-op: the server outlives the pipeline's
+   * final flush and is stopped by its owner.
+   */
+  sink(): Sink {
+    return {
+      name: 'web',
+      write: (s) => this.onSummary(s),
+      writeAlert: (a) => this.onAlert(a),
+      stop: async () => undefined,
+    };
+  }
+
   /** /healthz answers 200 only while ready; the collector sets it once its pipeline runs. */
   setReady(ready = true): void {
     this.ready = ready;
@@ -265,7 +282,8 @@ export class WebServer {
         return reply.code(400).send({ error: 'since: epoch seconds ≥ 0; top: an integer from 1 to ' + this.opts.maxTop });
       }
       const list = this.history.intervals(since);
-      return api(reply).send(top === undefined ? list : list.map((s) => this.views.get(s, top)));
+      return api(reply).type('application/json; charset=utf-8')
+        .send(jsonArray(list, top === undefined ? undefined : (s) => this.views.get(s, top)));
     });
 
     app.get('/api/alerts', (req, reply) => {
@@ -319,6 +337,29 @@ export class WebServer {
     req.raw.on('close', () => this.dropClient(c));
     res.on('error', () => this.dropClient(c));
   }
+}
+
+/**
+ * A JSON array as a stream of one element per chunk, pausing for the event loop every ~256 kB: an
+ * hour of large summaries is tens of MB, and serializing it in one go would stall the collector's UDP
+ * receive for the better part of a second (measured: docs/web.md).
+ */
+function jsonArray<T>(items: readonly T[], map: (x: T) => unknown = (x) => x): Readable {
+  async function* chunks(): AsyncGenerator<string> {
+    if (!items.length) return yield '[]';
+    let sinceYield = 0;
+    for (let i = 0; i < items.length; i++) {
+      const chunk = (i === 0 ? '[' : ',') + JSON.stringify(map(items[i]!));
+      sinceYield += chunk.length;
+      if (sinceYield >= 256 * 1024) {
+        sinceYield = 0;
+        await setImmediateP();
+      }
+      yield chunk;
+    }
+    yield ']';
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 function api(reply: FastifyReply): FastifyReply {

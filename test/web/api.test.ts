@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config/load.js';
 import { replay } from '../../src/ingest/replay.js';
 import { JsonSink } from '../../src/export/json.js';
+import { FanOut } from '../../src/export/sink.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { Metrics } from '../../src/lib/counters.js';
@@ -252,4 +253,56 @@ t.test('a port in use is a retriable start error', async (t) => {
   const other = new WebServer({ ...cfg.web, listen: `127.0.0.1:${web.address().port}` }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
   await t.rejects(other.start(), { name: 'WebError', retriable: true, message: /cannot listen/ });
   await other.stop();
+});
+
+t.test('a live-update client that stops reading is dropped, not buffered without bound; idle streams get heartbeats', async (t) => {
+  const m = new Metrics();
+  const w = new WebServer({ ...cfg.web, listen: '127.0.0.1:0', pageTop: 100_000, maxBufferedBytes: 256 * 1024, heartbeatMs: 50 },
+    { metrics: m, log: silentLogger, intervalSec: 10 });
+  t.teardown(() => w.stop());
+  await w.start();
+  const a = w.address();
+  const open = () => new Promise<IncomingMessage>((resolve, reject) =>
+    request({ host: a.address, port: a.port, path: '/api/events' }, resolve).on('error', reject).end());
+  const live = await open();
+  let pings = 0;
+  live.setEncoding('utf8');
+  live.on('data', (c: string) => (pings += c.split(': ping\n\n').length - 1));
+  const stalled = await open();
+  stalled.pause(); // never reads again
+
+  // ~130 kB per event: the kernel's socket buffers fill, then the server's own buffer
+  const big: IntervalSummary = { ...sinkObjects[0]!, hosts: Array.from({ length: 1500 }, (_, i) => ({
+    host: `2001:db8:1::${i.toString(16)}`, group: 'home', direction: 'in' as const, bytes: 1500 - i, packets: 1, flows: 1 })) };
+  const t0 = Date.now();
+  for (let i = 0; i < 400 && m.total('web_event_clients_dropped_total') === 0; i++) {
+    w.onSummary({ ...big, start: big.start + i * 10, end: big.end + i * 10 });
+    await new Promise((r) => setImmediate(r));
+  }
+  t.equal(m.total('web_event_clients_dropped_total'), 1, `the stalled client was dropped after ${Date.now() - t0} ms`);
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(m.total('web_event_clients'), 1, 'the reading client stays');
+  t.ok(pings >= 2, `heartbeats arrive (${pings})`);
+  // a large answer is streamed in pieces (the event loop gets turns) and is still one valid array
+  const { newestEnd } = (await (await fetch(`http://127.0.0.1:${a.port}/healthz`)).json()) as { newestEnd: number };
+  const body = await (await fetch(`http://127.0.0.1:${a.port}/api/intervals?since=${newestEnd - 30}`)).text();
+  t.ok(body.length > 300_000, `${body.length} bytes`);
+  t.strictSame((JSON.parse(body) as IntervalSummary[]).map((s) => s.end), [newestEnd - 20, newestEnd - 10, newestEnd]);
+  live.destroy();
+  stalled.destroy();
+});
+
+t.test('as a sink in the fan-out it receives summaries and alerts; stopping the sinks leaves it serving', async (t) => {
+  const m = new Metrics();
+  const w = new WebServer({ ...cfg.web, listen: '127.0.0.1:0' }, { metrics: m, log: silentLogger, intervalSec: 10 });
+  t.teardown(() => w.stop());
+  await w.start();
+  const fan = new FanOut([w.sink()], m, silentLogger);
+  fan.write(sinkObjects[5]!);
+  fan.writeAlert({ kind: 'event', name: 'n', keys: { k: 'v' }, value: 1, metric: 'flows', start: 0, end: 10, time: 5 });
+  await fan.stop();
+  const base2 = `http://127.0.0.1:${w.address().port}`;
+  t.strictSame(await (await fetch(`${base2}/api/intervals`)).json(), [sinkObjects[5]]);
+  t.match(await (await fetch(`${base2}/api/alerts`)).json(), [{ name: 'n', time: 5 }]);
+  t.equal(m.total('sink_summaries_total', { sink: 'web' }), 1);
 });

@@ -90,6 +90,16 @@ t.test('the live page shows the replayed capture and live updates', { skip: miss
   t.match((await cells('#alerts tbody td.keys'))[0], `ipsource=${HOSTILE} port=53`);
   await page.screenshot({ path: join(dir, 'page-live.png'), fullPage: true });
 
+  // a collector that has not closed an interval yet: an empty page, still without errors
+  const empty = new WebServer({ ...cfg.web, listen: '127.0.0.1:0' }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
+  t.teardown(() => empty.stop());
+  await empty.start();
+  await page.goto(`http://127.0.0.1:${empty.address().port}/`, { waitUntil: 'load' });
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 10_000 });
+  t.ok(await page.isVisible('#empty'), 'the empty state says it waits for flows');
+  t.equal(await page.getAttribute('#chart', 'data-points'), '0');
+  t.equal(await page.$$eval('#hosts-in tbody tr', (r) => r.length), 0);
+
   t.strictSame(errors, [], 'no console errors');
   t.strictSame(blocked, [], 'nothing requested outside loopback');
 });

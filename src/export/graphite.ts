@@ -1,0 +1,400 @@
+// Graphite sink: carbon's plaintext protocol ("path value timestamp\n") over TCP, with reconnect and
+// exponential backoff, or over UDP. Every closed interval becomes chunks of lines in a bounded retry
+// queue (oldest dropped and counted when an outage outlasts it). Names follow series.ts: plain paths
+// (flowbridge.hosts.10_1_0_5.in.bytes) or Graphite 1.1 tagged series (flowbridge.hosts.bytes;host=…).
+// Plaintext has no acknowledgements: a line counts as delivered once the kernel took it.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import type { IntervalSummary } from '../aggregate/summary.js';
+import type { AlertEvent } from '../alert/event.js';
+import type { SinksConfig } from '../config/sinks.js';
+import { parseHostPort } from '../config/formats.js';
+import type { Counter, Gauge, Metrics } from '../lib/counters.js';
+import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
+import { RetryQueue } from './retry-queue.js';
+import {
+  alertSeries, ALERTS, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, type MeasurementDef, type SinkRow,
+} from './series.js';
+import type { Sink } from './sink.js';
+
+export interface GraphiteSinkOptions {
+  name: string;
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  /** first path node(s); "" = none */
+  prefix: string;
+  /** Graphite 1.1 tagged series instead of dotted paths */
+  tagged: boolean;
+  /** lines queued while carbon is unreachable; past it the oldest are dropped (counted) */
+  maxQueueLines: number;
+  minRetryDelayMs: number;
+  maxRetryDelayMs: number;
+  connectTimeoutMs: number;
+  /** stop() gives up on delivery after this long and counts what is left as dropped */
+  stopTimeoutMs: number;
+  /** lines per queue item / socket write: the granularity of drops and of retries */
+  chunkLines: number;
+  /** UDP payload cap: whole lines per datagram, below a typical path MTU */
+  maxDatagramBytes: number;
+  maxCachedSeries: number;
+}
+
+export const GRAPHITE_DEFAULTS: GraphiteSinkOptions = {
+  name: 'graphite',
+  host: '127.0.0.1',
+  port: 2003,
+  protocol: 'tcp',
+  prefix: 'flowbridge',
+  tagged: false,
+  // about 40 intervals of the default tables (2,500 series × 5 fields), ~15 MB
+  maxQueueLines: 500_000,
+  minRetryDelayMs: 1000,
+  maxRetryDelayMs: 60_000,
+  connectTimeoutMs: 5000,
+  stopTimeoutMs: 10_000,
+  chunkLines: 1000,
+  maxDatagramBytes: 1400,
+  maxCachedSeries: 100_000,
+};
+
+export interface GraphiteSinkDeps {
+  metrics: Metrics;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** One queue item: whole lines, each ending in "\n" (carbon drops a last line without it). */
+export interface Chunk {
+  text: string;
+  lines: number;
+  /** interval start (epoch s) the lines belong to */
+  start: number;
+}
+
+export class GraphiteSink implements Sink {
+  readonly name: string;
+  readonly opts: GraphiteSinkOptions;
+  readonly queue: RetryQueue<Chunk>;
+  private readonly prefix: string;
+  private readonly walker = new SeriesWalker();
+  private readonly cache = new Map<MeasurementDef, Map<string, [string, string]>>();
+  private readonly log: Logger;
+  private readonly rl: RateLimitedLog;
+  private readonly now: () => number;
+  private readonly c: { lines: Counter; failed: Counter; dropped: Counter; retries: Counter; errors: Counter; queue: Gauge };
+  private last = { dropped: 0, errors: 0, failed: 0, lines: 0, retries: 0 };
+  private socket: Socket | undefined;
+  private connected = false;
+  private inflight: Chunk | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private udp: UdpSocket | undefined;
+  private udpPending = 0;
+  private stopping = false;
+  private idle: (() => void)[] = [];
+
+  constructor(options: Partial<GraphiteSinkOptions>, deps: GraphiteSinkDeps) {
+    const o: GraphiteSinkOptions = { ...GRAPHITE_DEFAULTS, ...options };
+    this.opts = o;
+    this.name = o.name;
+    this.prefix = graphitePrefix(o.prefix);
+    this.log = deps.log ?? silentLogger;
+    this.now = deps.now ?? Date.now;
+    this.rl = new RateLimitedLog(this.log, this.now);
+    const m = deps.metrics, sink = { sink: o.name };
+    this.c = {
+      lines: m.counter('sink_lines_total', 'Lines (series points) a sink delivered', sink),
+      failed: m.counter('sink_lines_failed_total', 'Lines a sink gave up on after a rejected or exhausted write', sink),
+      dropped: m.counter('sink_dropped_total', 'Lines a sink dropped: buffer full (oldest first) or left at shutdown', sink),
+      retries: m.counter('sink_retries_total', 'Failed writes or connects a sink will retry', sink),
+      errors: m.counter('sink_errors_total', 'Errors raised by a sink', sink),
+      queue: m.gauge('sink_queue_lines', 'Lines waiting in a sink (buffered or being retried)', sink),
+    };
+    this.queue = new RetryQueue<Chunk>({
+      maxWeight: o.maxQueueLines, minDelayMs: o.minRetryDelayMs, maxDelayMs: o.maxRetryDelayMs, now: this.now,
+      onDrop: (chunk, lines) => {
+        this.c.dropped.inc(lines);
+        this.rl.warn(`${o.name}-overflow`, { sink: o.name, lines, interval: chunk.start, maxQueueLines: o.maxQueueLines },
+          'sink queue full: oldest lines dropped');
+      },
+    });
+  }
+
+  /** true while a TCP connection to carbon is up */
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** lines queued or being written */
+  get queued(): number {
+    return this.queue.weight + (this.inflight?.lines ?? 0) + this.udpPending;
+  }
+
+  private updateQueue(): void {
+    this.c.queue.set(this.queued);
+  }
+
+  /** One summary as plaintext chunks of at most chunkLines lines, built from cached per-series names. */
+  format(s: IntervalSummary, self?: SinkRow): Chunk[] {
+    const chunks: Chunk[] = [];
+    const suffix = ` ${s.start}\n`;
+    const max = this.opts.chunkLines;
+    let text = '', lines = 0;
+    this.walker.walk(s, (m, key, tags, fields, values) => {
+      const name = this.cached(m, key, tags);
+      for (let i = 0; i < fields.length; i++) {
+        const v = values[i]!;
+        if (!Number.isFinite(v)) continue; // carbon drops nan; inf has no use either
+        text += this.opts.tagged ? `${name[0]}${fields[i]!.name}${name[1]} ${v}${suffix}` : `${name[0]}${fields[i]!.name} ${v}${suffix}`;
+        if (++lines >= max) {
+          chunks.push({ text, lines, start: s.start });
+          text = '';
+          lines = 0;
+        }
+      }
+    }, self);
+    if (lines > 0) chunks.push({ text, lines, start: s.start });
+    return chunks;
+  }
+
+  /** [text before the field name, text after it]: the dotted path, or the base name and the ";tags" */
+  private cached(m: MeasurementDef, key: string, tags: readonly string[]): [string, string] {
+    let byKey = this.cache.get(m);
+    if (!byKey) this.cache.set(m, (byKey = new Map()));
+    let name = byKey.get(key);
+    if (name === undefined) {
+      if (byKey.size >= this.opts.maxCachedSeries) byKey.clear();
+      name = this.opts.tagged
+        ? [`${this.prefix === '' ? '' : `${this.prefix}.`}${m.graphite}.`, graphiteTags(m, tags)]
+        : [graphitePath(this.prefix, m, tags), ''];
+      byKey.set(key, name);
+    }
+    return name;
+  }
+
+  private selfRow(): SinkRow {
+    const cur = { dropped: this.c.dropped.value, errors: this.c.errors.value, failed: this.c.failed.value,
+      lines: this.c.lines.value, retries: this.c.retries.value };
+    const row: SinkRow = {
+      sink: this.name, queue: this.queued, dropped: cur.dropped - this.last.dropped, errors: cur.errors - this.last.errors,
+      failed: cur.failed - this.last.failed, lines: cur.lines - this.last.lines, retries: cur.retries - this.last.retries,
+    };
+    this.last = cur;
+    return row;
+  }
+
+  /** Queues one interval and starts sending; never waits for carbon. */
+  write(summary: IntervalSummary): void {
+    this.enqueue(this.format(summary, this.selfRow()));
+  }
+
+  writeAlert(alert: AlertEvent): void {
+    const a = alertSeries(alert);
+    const ts = Math.floor(a.time / 1000);
+    let text = '', lines = 0;
+    const add = (field: string, v: number) => {
+      text += this.opts.tagged
+        ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags)} ${v} ${ts}\n`
+        : `${graphitePath(this.prefix, ALERTS, a.tags)}${field} ${v} ${ts}\n`;
+      lines++;
+    };
+    add('value', a.value);
+    if (a.threshold !== undefined) add('threshold', a.threshold);
+    this.enqueue([{ text, lines, start: a.start }]);
+  }
+
+  private enqueue(chunks: Chunk[]): void {
+    for (const ch of chunks) {
+      if (this.stopping) this.c.dropped.inc(ch.lines);
+      else if (this.opts.protocol === 'udp') this.sendUdp(ch);
+      else this.queue.push(ch, ch.lines);
+    }
+    this.updateQueue();
+    this.pump();
+  }
+
+  // ---- TCP ----
+
+  private pump(): void {
+    if (this.opts.protocol === 'udp' || this.inflight || this.queue.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    if (!this.connected) {
+      if (!this.socket && !this.timer) {
+        const wait = this.queue.waitMs();
+        if (wait === 0 || this.stopping) this.connect();
+        else this.timer = setTimeout(() => { this.timer = undefined; this.pump(); }, wait);
+      }
+      return;
+    }
+    const ch = this.queue.shift()!;
+    this.inflight = ch;
+    this.socket!.write(ch.text, (err) => {
+      if (this.inflight !== ch) return; // the close handler already put it back
+      this.inflight = undefined;
+      if (err) {
+        // the connection is broken: stop writing to it; 'close' reconnects
+        this.connected = false;
+        this.socket?.destroy();
+        this.requeue(ch);
+      } else {
+        this.c.lines.inc(ch.lines);
+        this.queue.succeeded();
+      }
+      this.updateQueue();
+      this.pump();
+    });
+  }
+
+  private requeue(ch: Chunk): void {
+    this.queue.unshift(ch, ch.lines);
+  }
+
+  private connect(): void {
+    const s = connect({ host: this.opts.host, port: this.opts.port });
+    this.socket = s;
+    s.setNoDelay(true);
+    s.setKeepAlive(true, 30_000);
+    const timer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      this.connected = true;
+      this.log.info({ sink: this.name, host: this.opts.host, port: this.opts.port }, 'sink connected');
+      this.pump();
+    });
+    s.on('data', () => undefined); // carbon sends nothing; keep the stream flowing anyway
+    s.on('error', (err) => {
+      this.c.errors.inc();
+      this.rl.warn(`${this.name}-socket`, { sink: this.name, err: err.message }, 'sink connection error');
+    });
+    s.once('close', () => {
+      clearTimeout(timer);
+      if (this.socket === s) this.socket = undefined;
+      this.connected = false;
+      if (this.inflight) {
+        const ch = this.inflight;
+        this.inflight = undefined;
+        this.requeue(ch);
+      }
+      if (this.stopping) {
+        this.notifyIdle();
+        return;
+      }
+      // every unrequested close backs off; a success in between resets the delay to the minimum
+      this.queue.failed();
+      this.c.retries.inc();
+      this.updateQueue();
+      this.pump();
+    });
+  }
+
+  // ---- UDP ----
+
+  private sendUdp(ch: Chunk): void {
+    if (!this.udp) {
+      this.udp = createSocket(this.opts.host.includes(':') ? 'udp6' : 'udp4');
+      this.udp.on('error', (err) => {
+        this.c.errors.inc();
+        this.rl.warn(`${this.name}-udp`, { sink: this.name, err: err.message }, 'sink socket error');
+      });
+    }
+    const max = this.opts.maxDatagramBytes;
+    let from = 0;
+    while (from < ch.text.length) {
+      // whole lines up to max bytes (a single longer line goes alone)
+      let to = from;
+      for (;;) {
+        const nl = ch.text.indexOf('\n', to);
+        if (nl < 0 || (nl + 1 - from > max && to > from)) break;
+        to = nl + 1;
+        if (to - from >= max) break;
+      }
+      const part = ch.text.slice(from, to);
+      from = to;
+      let n = 0;
+      for (let i = 0; i < part.length; i++) if (part.charCodeAt(i) === 10) n++;
+      this.udpPending += n;
+      this.udp.send(part, this.opts.port, this.opts.host, (err) => {
+        this.udpPending -= n;
+        if (err) {
+          this.c.errors.inc();
+          this.c.failed.inc(n);
+          this.rl.warn(`${this.name}-udp`, { sink: this.name, err: err.message }, 'sink datagram not sent');
+        } else {
+          this.c.lines.inc(n);
+        }
+        this.updateQueue();
+        this.notifyIdle();
+      });
+    }
+  }
+
+  // ---- shutdown ----
+
+  private notifyIdle(): void {
+    if (this.queued > 0 && !(this.stopping && !this.socket && this.opts.protocol === 'tcp')) return;
+    for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Delivers what is queued (at most stopTimeoutMs), closes the connection, counts the rest as dropped. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const deadline = this.now() + this.opts.stopTimeoutMs;
+    // one last attempt right away: the backoff would outlast the stop timeout
+    this.pump();
+    await this.until(deadline);
+    const s = this.socket;
+    if (s) {
+      const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+      s.end();
+      const t = setTimeout(() => s.destroy(), Math.max(100, deadline - this.now()));
+      await closed;
+      clearTimeout(t);
+    }
+    if (this.udp) {
+      const u = this.udp;
+      this.udp = undefined;
+      await new Promise<void>((resolve) => u.close(() => resolve()));
+    }
+    const left = this.queue.clear() + (this.inflight?.lines ?? 0);
+    this.inflight = undefined;
+    if (left > 0) {
+      this.c.dropped.inc(left);
+      this.log.warn({ sink: this.name, lines: left }, 'sink stopped with lines not written');
+    }
+    this.updateQueue();
+  }
+
+  /** Resolves once nothing is queued or in flight (or the connection is gone while stopping), or at the deadline. */
+  private until(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.max(0, deadline - this.now()));
+      const self = this;
+      function done(): void {
+        clearTimeout(t);
+        const i = self.idle.indexOf(done);
+        if (i >= 0) self.idle.splice(i, 1);
+        resolve();
+      }
+      this.idle.push(done);
+      this.notifyIdle();
+    });
+  }
+}
+
+/** Sink options from the loaded configuration. */
+export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number): Partial<GraphiteSinkOptions> {
+  const hp = parseHostPort(cfg.address);
+  if (!hp) throw new Error(`graphite.address ${cfg.address} is not host:port`); // the config format validated it
+  return {
+    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged,
+    maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
+    connectTimeoutMs: cfg.connectTimeout, stopTimeoutMs,
+  };
+}
