@@ -129,6 +129,6 @@ t.test(`${ITERATIONS} random and mutated datagrams: only DecodeError escapes`, (
   t.equal(insane, 0, 'every emitted record is within its field ranges');
   t.ok(store.size <= 50, 'counter store stays within its cap');
   t.ok(errorKinds['bad_length']! > 0 && errorKinds['truncated']! > 0 && errorKinds['unknown_version']! > 0, JSON.stringify(errorKinds));
-  t.ok(ms < 60_000, `bounded in time (${ms} ms)`);
+  t.comment(`${ITERATIONS} datagrams in ${ms} ms`);
   t.end();
 });
