@@ -78,6 +78,8 @@ export class AlertEngine implements RecordObserver {
   private readonly now: () => number;
   /** open interval index; -1 until the clock is first known */
   private k = -1;
+  /** arrival of the first record seen before the clock was known (-1: none) */
+  private firstArrivalMs = -1;
   private lastArrivalMs = 0;
   private tokens: number;
   private refillMs: number;
@@ -98,6 +100,7 @@ export class AlertEngine implements RecordObserver {
 
   onRecord(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
     if (arrivalMs > this.lastArrivalMs) this.lastArrivalMs = arrivalMs;
+    if (this.k < 0 && this.firstArrivalMs < 0) this.firstArrivalMs = arrivalMs;
     const defs = this.defs;
     for (let i = 0; i < defs.length; i++) {
       const c = defs[i]!;
@@ -126,7 +129,7 @@ export class AlertEngine implements RecordObserver {
     }
   }
 
-  /** One alert per new key tuple, then silence for that tuple during `suppress` (record time). */
+  /** One alert per new key tuple, then silence for that tuple during `suppress` (on arrival time). */
   private event(c: Compiled, text: string, v: number, rec: FlowRecord, direction: number, srcGroup: number,
     dstGroup: number, arrivalMs: number): void {
     const last = c.seen.get(text);
@@ -182,8 +185,13 @@ export class AlertEngine implements RecordObserver {
 
   advance(nowMs: number): void {
     const nk = Math.floor(nowMs / this.I);
-    if (this.k < 0) this.k = nk;
-    else if (nk > this.k) this.closeUntil(nk);
+    if (this.k < 0) {
+      // Records seen before the clock was known belong to their arrival's interval: live, the first
+      // boundary closes the partial interval they arrived in instead of merging it into the next one.
+      const k0 = this.firstArrivalMs >= 0 ? Math.floor(this.firstArrivalMs / this.I) : nk;
+      this.k = Math.min(k0, nk);
+    }
+    if (nk > this.k) this.closeUntil(nk);
     this.expireSeen();
     this.summarizeSuppressed(false);
   }
@@ -272,7 +280,7 @@ export class AlertEngine implements RecordObserver {
 
   /** End of replay / shutdown: evaluates the open (partial) interval and reports what was suppressed. */
   flush(): void {
-    if (this.k < 0 && this.lastArrivalMs > 0) this.k = Math.floor(this.lastArrivalMs / this.I);
+    if (this.k < 0 && this.firstArrivalMs >= 0) this.k = Math.floor(this.firstArrivalMs / this.I);
     if (this.k >= 0) {
       this.close(this.k);
       this.k++;

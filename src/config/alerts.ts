@@ -57,6 +57,7 @@ const PORT_EXPECTED = 'a port number from 1 to 65535';
 export const syslogPort: FormatDef<number> = {
   name: 'syslog-port',
   expected: PORT_EXPECTED,
+  note: 'Usually 514 (UDP, TCP) or 6514 (TLS).',
   coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
   normalize(raw) {
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 65535) throw new FormatError(PORT_EXPECTED);
@@ -68,6 +69,7 @@ const FACILITY_EXPECTED = `a syslog facility: ${FACILITY_NAMES.join(', ')} or it
 export const syslogFacility: FormatDef<FacilityName> = {
   name: 'syslog-facility',
   expected: FACILITY_EXPECTED,
+  note: 'Stored as the name; "security" is read as auth.',
   coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
   normalize(raw) {
     if (typeof raw === 'number' && Number.isInteger(raw) && FACILITY_NAMES[raw]) return FACILITY_NAMES[raw]!;
@@ -92,6 +94,7 @@ function severityOf(raw: unknown): SeverityName | undefined {
 export const syslogSeverity: FormatDef<SeverityName> = {
   name: 'syslog-severity',
   expected: SEVERITY_EXPECTED,
+  note: 'Stored as the name; error, warn, panic, critical and informational are read as err, warning, emerg, crit and info.',
   coerce: (t) => (/^\s*\d+\s*$/.test(t) ? Number(t) : t),
   normalize(raw) {
     const s = severityOf(raw);
@@ -106,6 +109,7 @@ function asciiToken(name: string, max: number, empty: boolean, extra = ''): Form
   return {
     name,
     expected,
+    note: 'A header field of RFC 5424 (printable US-ASCII, no spaces).',
     normalize(raw) {
       if (typeof raw !== 'string' || (raw === '' ? !empty : !/^[\x21-\x7e]+$/.test(raw) || raw.length > max)) throw new FormatError(expected);
       if (name === 'syslog-sd-id' && /[=\]"]/.test(raw)) throw new FormatError(expected);
@@ -332,3 +336,8 @@ export const alertsSection: Section = {
     },
   },
 };
+
+/** The formats this section defines, for the configuration reference (reference.ts lists FORMATS + these). */
+export const ALERT_FORMATS: readonly FormatDef[] = [
+  flowDefinitions, alertThreshold, syslogPort, syslogFacility, syslogSeverity, syslogAppName, syslogHostname, syslogSdId,
+] as FormatDef[];

@@ -58,6 +58,9 @@ export const GRAPHITE_DEFAULTS: GraphiteSinkOptions = {
   maxCachedSeries: 100_000,
 };
 
+/** bytes the socket may buffer beyond what the kernel took before chunks wait in the queue instead */
+const MAX_SOCKET_BUFFER = 1 << 20;
+
 export interface GraphiteSinkDeps {
   metrics: Metrics;
   log?: Logger;
@@ -86,7 +89,9 @@ export class GraphiteSink implements Sink {
   private last = { dropped: 0, errors: 0, failed: 0, lines: 0, retries: 0 };
   private socket: Socket | undefined;
   private connected = false;
-  private inflight: Chunk | undefined;
+  /** chunks written to the socket whose write callback has not come yet, oldest first */
+  private inflight: Chunk[] = [];
+  private inflightLines = 0;
   private timer: NodeJS.Timeout | undefined;
   private udp: UdpSocket | undefined;
   private udpPending = 0;
@@ -127,7 +132,7 @@ export class GraphiteSink implements Sink {
 
   /** lines queued or being written */
   get queued(): number {
-    return this.queue.weight + (this.inflight?.lines ?? 0) + this.udpPending;
+    return this.queue.weight + this.inflightLines + this.udpPending;
   }
 
   private updateQueue(): void {
@@ -189,66 +194,80 @@ export class GraphiteSink implements Sink {
   }
 
   writeAlert(alert: AlertEvent): void {
+    this.enqueue([this.formatAlert(alert)]);
+  }
+
+  /** An alert as value (and threshold) at the second it was raised. */
+  formatAlert(alert: AlertEvent): Chunk {
     const a = alertSeries(alert);
-    const ts = Math.floor(a.time / 1000);
-    let text = '', lines = 0;
-    const add = (field: string, v: number) => {
-      text += this.opts.tagged
-        ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags)} ${v} ${ts}\n`
-        : `${graphitePath(this.prefix, ALERTS, a.tags)}${field} ${v} ${ts}\n`;
+    const tail = ` ${Math.floor(a.time / 1000)}\n`;
+    const line = (field: string, v: number): string => (this.opts.tagged
+      ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags)} ${v}${tail}`
+      : `${graphitePath(this.prefix, ALERTS, a.tags)}${field} ${v}${tail}`);
+    let text = line('value', a.value), lines = 1;
+    if (a.threshold !== undefined) {
+      text += line('threshold', a.threshold);
       lines++;
-    };
-    add('value', a.value);
-    if (a.threshold !== undefined) add('threshold', a.threshold);
-    this.enqueue([{ text, lines, start: a.start }]);
+    }
+    return { text, lines, start: a.start };
   }
 
   private enqueue(chunks: Chunk[]): void {
     for (const ch of chunks) {
-      if (this.stopping) this.c.dropped.inc(ch.lines);
-      else if (this.opts.protocol === 'udp') this.sendUdp(ch);
-      else this.queue.push(ch, ch.lines);
+      if (this.stopping) {
+        this.c.dropped.inc(ch.lines);
+      } else if (this.opts.protocol === 'udp') {
+        this.sendUdp(ch);
+      } else {
+        this.queue.push(ch, ch.lines);
+        // while connected each chunk moves on to the socket at once: the cap is for backlog only
+        this.pump();
+      }
     }
     this.updateQueue();
-    this.pump();
   }
 
   // ---- TCP ----
 
   private pump(): void {
-    if (this.opts.protocol === 'udp' || this.inflight || this.queue.length === 0) {
+    if (this.opts.protocol === 'udp' || this.queue.length === 0) {
       this.notifyIdle();
       return;
     }
-    if (!this.connected) {
-      if (!this.socket && !this.timer) {
+    const s = this.socket;
+    if (!this.connected || !s) {
+      if (!s && !this.timer) {
         const wait = this.queue.waitMs();
         if (wait === 0 || this.stopping) this.connect();
         else this.timer = setTimeout(() => { this.timer = undefined; this.pump(); }, wait);
       }
       return;
     }
-    const ch = this.queue.shift()!;
-    this.inflight = ch;
-    this.socket!.write(ch.text, (err) => {
-      if (this.inflight !== ch) return; // the close handler already put it back
-      this.inflight = undefined;
-      if (err) {
-        // the connection is broken: stop writing to it; 'close' reconnects
-        this.connected = false;
-        this.socket?.destroy();
-        this.requeue(ch);
-      } else {
+    // hand chunks to the socket while its buffer is short; the rest waits in the bounded queue
+    while (this.queue.length > 0 && s.writableLength < MAX_SOCKET_BUFFER) {
+      const ch = this.queue.shift()!;
+      this.inflight.push(ch);
+      this.inflightLines += ch.lines;
+      s.write(ch.text, (err) => {
+        // callbacks come in write order; after a close the chunks were already put back
+        if (err || this.inflight[0] !== ch) return;
+        this.inflight.shift();
+        this.inflightLines -= ch.lines;
         this.c.lines.inc(ch.lines);
         this.queue.succeeded();
-      }
-      this.updateQueue();
-      this.pump();
-    });
+        this.updateQueue();
+        if (this.inflight.length === 0) this.pump();
+      });
+    }
+    this.updateQueue();
   }
 
-  private requeue(ch: Chunk): void {
-    this.queue.unshift(ch, ch.lines);
+  /** The connection is gone: whatever the kernel did not take goes back in front of the queue. */
+  private putBack(): void {
+    if (this.inflight.length === 0) return;
+    this.queue.putBack(this.inflight.map((ch) => [ch, ch.lines] as const));
+    this.inflight = [];
+    this.inflightLines = 0;
   }
 
   private connect(): void {
@@ -263,6 +282,7 @@ export class GraphiteSink implements Sink {
       this.log.info({ sink: this.name, host: this.opts.host, port: this.opts.port }, 'sink connected');
       this.pump();
     });
+    s.on('drain', () => this.pump());
     s.on('data', () => undefined); // carbon sends nothing; keep the stream flowing anyway
     s.on('error', (err) => {
       this.c.errors.inc();
@@ -272,11 +292,7 @@ export class GraphiteSink implements Sink {
       clearTimeout(timer);
       if (this.socket === s) this.socket = undefined;
       this.connected = false;
-      if (this.inflight) {
-        const ch = this.inflight;
-        this.inflight = undefined;
-        this.requeue(ch);
-      }
+      this.putBack();
       if (this.stopping) {
         this.notifyIdle();
         return;
@@ -362,8 +378,8 @@ export class GraphiteSink implements Sink {
       this.udp = undefined;
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
-    const left = this.queue.clear() + (this.inflight?.lines ?? 0);
-    this.inflight = undefined;
+    this.putBack();
+    const left = this.queue.clear();
     if (left > 0) {
       this.c.dropped.inc(left);
       this.log.warn({ sink: this.name, lines: left }, 'sink stopped with lines not written');

@@ -76,18 +76,22 @@ export class RetryQueue<T> {
   }
 
   /**
-   * Puts an item that failed to send back in front. It is the oldest item, so when the queue is full
-   * it is the one dropped. Returns the weight dropped.
+   * Puts items that were taken but not delivered (oldest first) back in front of the queue. They are
+   * the oldest items, so when that overflows the cap they are the first dropped. Returns the weight
+   * dropped.
    */
-  unshift(item: T, weight: number): number {
-    if (this.total + weight > this.opts.maxWeight) {
-      this.opts.onDrop(item, weight);
-      return weight;
+  putBack(items: readonly (readonly [T, number])[]): number {
+    const front = items.map(([item, weight]) => ({ item, weight }));
+    this.entries = [...front, ...this.entries.slice(this.head)];
+    this.head = 0;
+    for (const e of front) this.total += e.weight;
+    let dropped = 0;
+    while (this.total > this.opts.maxWeight) {
+      const e = this.take()!;
+      dropped += e.weight;
+      this.opts.onDrop(e.item, e.weight);
     }
-    if (this.head > 0) this.entries[--this.head] = { item, weight };
-    else this.entries.unshift({ item, weight });
-    this.total += weight;
-    return 0;
+    return dropped;
   }
 
   peek(): T | undefined {

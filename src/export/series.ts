@@ -36,10 +36,11 @@ export const SINK_FIELDS: readonly FieldDef[] = [
 ];
 
 export const TRAFFIC: MeasurementDef = { name: 'traffic', graphite: 'total', tags: ['direction'], pathTags: 1, fields: RATE_FIELDS };
-export const HOSTS: MeasurementDef = { name: 'hosts', graphite: 'hosts', tags: ['host', 'direction', 'group'], pathTags: 2, fields: RATE_FIELDS };
+// The summary's home-network groups are `network` here: GROUP and GROUPS are InfluxQL and SQL keywords.
+export const HOSTS: MeasurementDef = { name: 'hosts', graphite: 'hosts', tags: ['host', 'direction', 'network'], pathTags: 2, fields: RATE_FIELDS };
 export const PORTS: MeasurementDef = { name: 'ports', graphite: 'ports', tags: ['protocol', 'port', 'direction'], pathTags: 3, fields: RATE_FIELDS };
 export const PROTOCOLS: MeasurementDef = { name: 'protocols', graphite: 'protocols', tags: ['protocol', 'direction'], pathTags: 2, fields: RATE_FIELDS };
-export const GROUPS: MeasurementDef = { name: 'groups', graphite: 'groups', tags: ['group', 'direction'], pathTags: 2, fields: RATE_FIELDS };
+export const NETWORKS: MeasurementDef = { name: 'networks', graphite: 'networks', tags: ['network', 'direction'], pathTags: 2, fields: RATE_FIELDS };
 export const EXPORTERS: MeasurementDef = { name: 'exporters', graphite: 'exporters', tags: ['exporter'], pathTags: 1, fields: EXPORTER_FIELDS };
 export const COLLECTOR: MeasurementDef = { name: 'collector', graphite: 'collector', tags: [], pathTags: 0, fields: [] };
 export const SINKS: MeasurementDef = { name: 'sinks', graphite: 'sinks', tags: ['sink'], pathTags: 1, fields: SINK_FIELDS };
@@ -54,7 +55,7 @@ export const ALERTS: MeasurementDef = {
 /** string fields of `alerts`: the definition's keys ("ipsource=10.1.1.1 …") and one readable line */
 export const ALERT_TEXT_FIELDS: readonly string[] = ['detail', 'text'];
 
-export const MEASUREMENTS: readonly MeasurementDef[] = [TRAFFIC, HOSTS, PORTS, PROTOCOLS, GROUPS, EXPORTERS, COLLECTOR, SINKS, ALERTS];
+export const MEASUREMENTS: readonly MeasurementDef[] = [TRAFFIC, HOSTS, PORTS, PROTOCOLS, NETWORKS, EXPORTERS, COLLECTOR, SINKS, ALERTS];
 
 /** Tag values of the rows that fold everything outside the top-N tables. */
 export const OTHER = 'other';
@@ -131,7 +132,7 @@ export class SeriesWalker {
     }
     for (const g of s.groups) {
       tg[0] = g.group; tg[1] = g.direction;
-      this.rates(GROUPS, `${g.group}\0${g.direction}`, g, s.interval, visit);
+      this.rates(NETWORKS, `${g.group}\0${g.direction}`, g, s.interval, visit);
       n++;
     }
     const v = this.values;

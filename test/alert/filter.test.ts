@@ -149,7 +149,7 @@ t.test('invalid expressions: one clear reason naming the position', (t) => {
 async function scavenges(fn: () => void): Promise<number> {
   let n = 0;
   const obs = new PerformanceObserver((l) => {
-    for (const e of l.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) n++;
+    for (const e of l.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) n++;
   });
   obs.observe({ entryTypes: ['gc'] });
   fn();

@@ -64,6 +64,7 @@ PICKLE_RECEIVER_PORT = ${pickle}
 CACHE_QUERY_INTERFACE = 127.0.0.1
 CACHE_QUERY_PORT = ${cache}
 ENABLE_TAGS = False
+TAG_HASH_FILENAMES = True
 ENABLE_MANHOLE = False
 CARBON_METRIC_INTERVAL = 0
 LOG_UPDATES = False
@@ -80,11 +81,14 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** carbon's TaggedSeries.encode: tagged series live under _tagged/<sha256[0:3]>/<sha256[3:6]>/. */
+/**
+ * carbon's TaggedSeries.encode with TAG_HASH_FILENAMES (its default, set in our carbon.conf): a tagged
+ * series is _tagged/<sha256[0:3]>/<sha256[3:6]>/<sha256>.wsp, the hash of "name;k=v;…" (tags sorted).
+ */
 export function whisperRelPath(metric: string): string {
   if (metric.includes(';')) {
     const h = createHash('sha256').update(metric, 'utf8').digest('hex');
-    return join('_tagged', h.slice(0, 3), h.slice(3, 6), `${metric.replace(/\./g, '_DOT_')}.wsp`);
+    return join('_tagged', h.slice(0, 3), h.slice(3, 6), `${h}.wsp`);
   }
   return `${metric.replace(/\./g, '/')}.wsp`;
 }
@@ -97,16 +101,18 @@ export function whisperRelPath(metric: string): string {
 export function readWhisper(file: string, ts: number): number | null {
   if (!existsSync(file)) return null;
   const b = readFileSync(file);
-  if (b.length < 16) return null;
+  // a file being created can be shorter than its header for a moment
+  if (b.length < 28) return null;
   const archives = b.readUInt32BE(12);
   if (archives < 1) return null;
   const offset = b.readUInt32BE(16), step = b.readUInt32BE(20), points = b.readUInt32BE(24);
   const slotTime = ts - (ts % step);
+  if (offset + 12 > b.length) return null;
   const base = b.readUInt32BE(offset);
   if (base === 0) return null;
   const idx = (((slotTime - base) / step) % points + points) % points;
   const at = offset + idx * 12;
-  if (at + 12 > b.length || b.readUInt32BE(at) !== slotTime) return null;
+  if (offset + 12 > b.length || at + 12 > b.length || b.readUInt32BE(at) !== slotTime) return null;
   return b.readDoubleBE(at + 4);
 }
 

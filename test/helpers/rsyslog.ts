@@ -81,7 +81,7 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-function config(w: string, udp: number, tcp: number, tlsPort: number, tls?: TlsListener): string {
+function config(w: string, udp: number, tcp: number, tlsPort: number, tls?: TlsListener, udpRcvbuf?: string): string {
   const tlsInput = tls ? `
 input(type="imtcp" address="127.0.0.1" port="${tlsPort}" ruleset="remote" name="tls"
       streamDriver.name="${tls.driver}" streamDriver.mode="1" streamDriver.authMode="${tls.authMode ?? 'anon'}"
@@ -109,7 +109,7 @@ ruleset(name="remote") {
   action(type="mmpstrucdata" sd_name.lowercase="off")
   action(type="omfile" file="${w}/out/messages.jsonl" template="FlowJson" flushOnTXEnd="on" asyncWriting="off")
 }
-input(type="imudp" address="127.0.0.1" port="${udp}" ruleset="remote" name="udp")
+input(type="imudp" address="127.0.0.1" port="${udp}" ruleset="remote" name="udp"${udpRcvbuf ? ` rcvbufSize="${udpRcvbuf}"` : ''})
 input(type="imtcp" address="127.0.0.1" port="${tcp}" ruleset="remote" name="tcp")${tlsInput}
 action(type="omfile" file="${w}/out/rsyslogd-internal.log")
 `;
@@ -118,12 +118,18 @@ action(type="omfile" file="${w}/out/rsyslogd-internal.log")
 const PROBE_APP = 'rsyslog-probe';
 
 /** Starts rsyslogd on free loopback ports; stopped and its directory removed at `t`'s teardown. */
-export async function startRsyslog(t: Teardown, opts: { tls?: TlsListener } = {}): Promise<Rsyslog> {
+export interface RsyslogOptions {
+  tls?: TlsListener;
+  /** imudp's socket receive buffer (e.g. "4m"); default: the kernel's (about 200 KB on Linux) */
+  udpRcvbuf?: string;
+}
+
+export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Promise<Rsyslog> {
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-rsyslog-'));
   for (const d of ['work', 'out']) mkdirSync(join(dir, d));
   const [udpPort, tcpPort, tlsPort] = [await freeUdpPort(), await freeTcpPort(), await freeTcpPort()];
   const conf = join(dir, 'rsyslog.conf');
-  writeFileSync(conf, config(dir, udpPort, tcpPort, tlsPort, opts.tls));
+  writeFileSync(conf, config(dir, udpPort, tcpPort, tlsPort, opts.tls, opts.udpRcvbuf));
   const out = join(dir, 'out', 'messages.jsonl');
   // a config typo is only logged and the daemon runs anyway: -N1 fails on it
   const check = spawnSync(RSYSLOGD, ['-N1', '-f', conf], { encoding: 'utf8', timeout: 10_000 });
@@ -136,10 +142,10 @@ export async function startRsyslog(t: Teardown, opts: { tls?: TlsListener } = {}
     const text = readFileSync(out, 'utf8');
     const complete = text.slice(0, text.lastIndexOf('\n') + 1);
     return complete.split('\n').filter(Boolean).map((l) => {
-      const r = JSON.parse(l) as Received & { sd?: unknown };
+      const raw = JSON.parse(l) as Omit<Received, 'sd'> & { sd?: unknown };
       // jsonf writes the parsed structured data as a JSON string (or "" when there was none)
-      r.sd = typeof r.sd === 'string' && r.sd.startsWith('{') ? JSON.parse(r.sd) as Received['sd'] : undefined;
-      return r as Received;
+      const sd = typeof raw.sd === 'string' && raw.sd.startsWith('{') ? JSON.parse(raw.sd) as Received['sd'] : undefined;
+      return { ...raw, sd };
     });
   };
   const received = (): Received[] => read().filter((r) => r['app-name'] !== PROBE_APP);
@@ -156,8 +162,20 @@ export async function startRsyslog(t: Teardown, opts: { tls?: TlsListener } = {}
   };
 
   const start = async (): Promise<void> => {
+    try {
+      await launch();
+    } catch (e) {
+      await stop(); // never leave a half-started daemon behind (it would also keep the test process alive)
+      throw e;
+    }
+  };
+
+  const launch = async (): Promise<void> => {
     const c = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
+    const onExit = () => c.kill('SIGKILL'); // the test process exiting without teardown (process.exit)
+    process.once('exit', onExit);
+    c.once('exit', () => process.off('exit', onExit));
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     c.stdout!.resume();

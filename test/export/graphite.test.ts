@@ -1,0 +1,184 @@
+// The Graphite sink against a real carbon-cache on loopback: the fixture replayed (rebased to ten
+// minutes ago, inside a 10s:1h retention) and read back from the whisper files, tagged series, UDP,
+// and an outage that outlasts the bounded queue.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { loadConfig } from '../../src/config/load.js';
+import { GraphiteSink, type Chunk, type GraphiteSinkOptions } from '../../src/export/graphite.js';
+import { createSinks } from '../../src/export/index.js';
+import { replay } from '../../src/ingest/replay.js';
+import { Metrics } from '../../src/lib/counters.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { carbonMissing, startCarbon } from '../helpers/carbon.js';
+
+const missing = carbonMissing();
+if (missing) {
+  t.plan(0, missing);
+  process.exit(0);
+}
+
+const FIX = new URL('../fixtures/', import.meta.url).pathname;
+const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
+  home: string[];
+  by_direction: Record<string, [number, number]>;
+  by_local_host: Record<string, [number, number, number, number]>;
+};
+const carbon = await startCarbon(t);
+
+function config(graphite: Record<string, unknown>) {
+  return loadConfig({ argv: [], env: {}, overrides: { networks: { home: truth.home }, output: { format: 'none' }, graphite: { enabled: true, ...graphite } } });
+}
+
+/** Every line of some chunks as [metric, ts, value]. */
+function points(chunks: Chunk[]): [string, number, number][] {
+  return chunks.flatMap((c) => c.text.split('\n').filter(Boolean).map((l) => {
+    const [m, v, ts] = l.split(' ') as [string, string, string];
+    return [m, Number(ts), Number(v)] as [string, number, number];
+  }));
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !cond()) await sleep(25);
+  return cond();
+}
+
+/** The fixture's summaries (capture time), for tests that drive the sink directly. */
+const fixture: IntervalSummary[] = [];
+await replay([`${FIX}pmacctd-ipfix.pcap`], config({ enabled: false }), { sinks: [], log: silentLogger, onSummary: (s) => fixture.push(s), progress: false });
+
+/** A summary moved to `start` (carbon keeps only the last hour). */
+function at(s: IntervalSummary, start: number): IntervalSummary {
+  return { ...s, start, end: start + s.interval };
+}
+const recent = Math.floor(Date.now() / 10_000) * 10 - 60;
+
+t.test('the fixture replayed into carbon: every stored point equals the summaries, totals equal the truth', async (t) => {
+  const cfg = config({ address: `127.0.0.1:${carbon.linePort}` });
+  const metrics = new Metrics();
+  const sinks = createSinks(cfg, { metrics, log: silentLogger });
+  const out: IntervalSummary[] = [];
+  const tenMinutesAgo = Date.now() - 600_000;
+  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, {
+    sinks, log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
+  });
+  t.equal(out.length, 30);
+  t.ok(out[0]!.start > Date.now() / 1000 - 3600 && out[29]!.end < Date.now() / 1000, 'rebased inside the retention, in the past');
+  const lines = metrics.total('sink_lines_total', { sink: 'graphite' });
+  t.equal(metrics.total('sink_dropped_total', { sink: 'graphite' }), 0);
+
+  // what the sink sent, recomputed: every summary's series but the sink's own row (its values moved on)
+  const probe = new GraphiteSink({}, { metrics: new Metrics() });
+  const expected = out.flatMap((s) => points(probe.format(s)));
+  t.equal(lines, expected.length + out.length * 6, 'delivered = series lines + 6 self-metric lines per interval');
+  const miss = await carbon.waitFor(expected.map(([m, ts]) => [m, ts]), 30_000);
+  t.same(miss.slice(0, 5), [], `every point readable from whisper (${expected.length})`);
+  const wrong = expected.filter(([m, ts, v]) => carbon.value(m, ts) !== v);
+  t.same(wrong.slice(0, 5), [], 'each stored value equals the line sent');
+
+  const byDir: Record<string, [number, number]> = {};
+  for (const s of out) {
+    for (const d of ['in', 'out', 'internal', 'external']) {
+      const b = carbon.value(`flowbridge.total.${d}.bytes`, s.start)!, p = carbon.value(`flowbridge.total.${d}.packets`, s.start)!;
+      if (!b && !p) continue;
+      const e = (byDir[d] ??= [0, 0]);
+      e[0] += b;
+      e[1] += p;
+    }
+  }
+  t.same(byDir, truth.by_direction, 'Σ flowbridge.total.<direction>.bytes/packets from whisper = the capture truth');
+  const hostIn = (h: string) => out.reduce((a, s) => a + (carbon.value(`flowbridge.hosts.${h}.in.bytes`, s.start) ?? 0), 0);
+  t.equal(hostIn('10_1_0_99'), truth.by_local_host['10.1.0.99']![0], 'IPv4 host path 10_1_0_99');
+  t.equal(hostIn('2001-db8-1--10'), truth.by_local_host['2001:db8:1::10']![0], 'IPv6 host path 2001-db8-1--10');
+  const s = out.find((x) => x.ports.some((p) => p.protocol === 'tcp' && p.port === 443))!;
+  const p443 = s.ports.find((p) => p.protocol === 'tcp' && p.port === 443)!;
+  t.equal(carbon.value(`flowbridge.ports.tcp.443.${p443.direction}.bytes`, s.start), p443.bytes);
+  t.equal(carbon.value('flowbridge.total.in.bps', s.start), s.directions.in.bps);
+  t.equal(carbon.value('flowbridge.collector.datagrams', s.start), s.stats.collector.datagrams);
+});
+
+t.test('tagged series (Graphite 1.1) land where carbon files them, with the same values', async (t) => {
+  const metrics = new Metrics();
+  const sink = new GraphiteSink({ port: carbon.linePort, tagged: true, prefix: 'fb' }, { metrics });
+  const s = at(fixture[25]!, recent);
+  sink.write(s);
+  await sink.stop();
+  const h = s.hosts[0]!;
+  const metric = `fb.hosts.bytes;direction=${h.direction};host=${h.host};network=${h.group}`;
+  t.same(await carbon.waitFor([[metric, s.start], [`fb.total.bps;direction=in`, s.start]], 10_000), []);
+  t.equal(carbon.value(metric, s.start), h.bytes);
+  t.equal(carbon.value('fb.total.bps;direction=in', s.start), s.directions.in.bps);
+  t.equal(metrics.total('sink_lines_total', { sink: 'graphite' }), points(new GraphiteSink({ tagged: true }, { metrics: new Metrics() }).format(s)).length + 6);
+});
+
+t.test('UDP: whole lines per datagram reach carbon', async (t) => {
+  const udpCarbon = await startCarbon(t, { udp: true });
+  const metrics = new Metrics();
+  const sink = new GraphiteSink({ port: udpCarbon.udpPort, protocol: 'udp', prefix: 'u' }, { metrics });
+  const s = at(fixture[27]!, recent);
+  sink.write(s);
+  await sink.stop();
+  const expected = points(new GraphiteSink({ prefix: 'u' }, { metrics: new Metrics() }).format(s));
+  t.ok(expected.length > 500, `${expected.length} lines in many datagrams`);
+  t.same((await udpCarbon.waitFor(expected.map(([m, ts]) => [m, ts]), 15_000)).length, 0, 'every line arrived');
+  t.same(expected.filter(([m, ts, v]) => udpCarbon.value(m, ts) !== v).length, 0);
+  t.equal(metrics.total('sink_lines_total', { sink: 'graphite' }), expected.length + 6);
+});
+
+t.test('carbon down for several intervals: queued lines arrive after it returns, overflow dropped oldest-first and counted', async (t) => {
+  const metrics = new Metrics();
+  const c = (name: string) => metrics.total(name, { sink: 'graphite' });
+  // twelve intervals ending a minute ago (inside the retention); 150 ms of wall time each
+  const summaries = fixture.slice(18, 30).map((s, i) => at(s, recent - (11 - i) * 10));
+  const opts: Partial<GraphiteSinkOptions> = { port: carbon.linePort, prefix: 'outage', minRetryDelayMs: 50, maxRetryDelayMs: 300, chunkLines: 100 };
+  const probe = new GraphiteSink(opts, { metrics: new Metrics() });
+  // each interval's lines in the order sent: its series, then the sink's own row (values not known here)
+  const self = ['dropped', 'errors', 'failed', 'lines', 'queue', 'retries'];
+  const lines = summaries.map((s) => [...points(probe.format(s)), ...self.map((f) => [`outage.sinks.graphite.${f}`, s.start, NaN] as [string, number, number])]);
+  const size = lines.map((l) => l.length);
+  const outage = [3, 4, 5, 6, 7, 8];
+  const maxQueueLines = size[3]! + size[4]! + size[5]!;
+  const sink = new GraphiteSink({ ...opts, maxQueueLines }, { metrics });
+  t.teardown(() => sink.stop());
+
+  for (let i = 0; i < 3; i++) sink.write(summaries[i]!);
+  t.ok(await until(() => sink.queued === 0, 5000), 'delivered before the outage');
+  // carbon loses its cache on SIGTERM: stop it only once the points are on disk
+  t.same(await carbon.waitFor(lines.slice(0, 3).flat().map(([m, ts]) => [m, ts]), 20_000), []);
+  await carbon.stop();
+  t.ok(await until(() => !sink.isConnected, 5000), 'the sink saw the connection close');
+  for (const i of outage) {
+    sink.write(summaries[i]!);
+    await sleep(150);
+  }
+  t.ok(c('sink_retries_total') > 0, `reconnects attempted with backoff (${c('sink_retries_total')})`);
+  t.ok(sink.queued <= maxQueueLines, `queue bounded: ${sink.queued} ≤ ${maxQueueLines}`);
+  await carbon.start();
+  // interval 9 alone is bigger than this queue: let the backlog go out (next backoff step) first
+  t.ok(await until(() => sink.queued === 0, 5000), 'the queued intervals are sent once carbon is back');
+  for (let i = 9; i < 12; i++) {
+    sink.write(summaries[i]!);
+    await sleep(150);
+  }
+  t.ok(await until(() => sink.queued === 0, 10_000), 'and the intervals after them');
+  await sink.stop();
+
+  const produced = size.reduce((a, b) => a + b, 0);
+  const delivered = c('sink_lines_total'), dropped = c('sink_dropped_total');
+  t.ok(dropped > 0, `${dropped} lines dropped`);
+  t.equal(delivered + dropped, produced, `delivered ${delivered} + dropped ${dropped} = produced ${produced}`);
+  // read back every series line: present ones carry their value; the missing ones are the oldest of the outage
+  const all = lines.flat();
+  const outageLines = outage.flatMap((i) => lines[i]!);
+  const mustArrive = [...lines.slice(0, 3), ...lines.slice(9)].flat();
+  t.same(await carbon.waitFor(mustArrive.map(([m, ts]) => [m, ts]), 20_000), [], 'everything before and after the outage is stored');
+  const present = (p: [string, number, number]) => carbon.value(p[0], p[1]) !== null;
+  await until(() => outageLines.filter(present).length + dropped >= outageLines.length, 10_000);
+  const flags = outageLines.map(present);
+  const firstKept = flags.indexOf(true);
+  t.equal(firstKept, dropped, 'the missing lines are exactly the dropped count, and they are the oldest');
+  t.ok(flags.slice(firstKept).every(Boolean), 'every outage line after the first kept one is stored');
+  t.ok(all.filter(present).every(([m, ts, v]) => Number.isNaN(v) || carbon.value(m, ts) === v), 'stored values equal the lines sent');
+});

@@ -1,0 +1,220 @@
+// The InfluxDB sink against a real influxd 1.6 on loopback: v1 mode straight to /write, the official
+// client's v2 path through a shim to the same server, the fixture's totals read back with InfluxQL,
+// alerts, a rejected write, and an outage longer than the retry buffer.
+import t, { type Test as Tap } from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createSinks } from '../../src/export/index.js';
+import { InfluxSink, type InfluxSinkOptions } from '../../src/export/influx.js';
+import { replay } from '../../src/ingest/replay.js';
+import { Metrics } from '../../src/lib/counters.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
+
+const missing = influxdMissing();
+if (missing) {
+  t.plan(0, missing);
+  process.exit(0);
+}
+
+const FIX = new URL('../fixtures/', import.meta.url).pathname;
+const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
+  home: string[];
+  by_direction: Record<string, [number, number]>;
+  by_local_host: Record<string, [number, number, number, number]>;
+};
+const DBS = ['v1db', 'v2db', 'alerts', 'outage_v1', 'outage_v2', 'rejected'];
+const influxd = await startInfluxd(t, { databases: DBS });
+
+function config(influx: Record<string, unknown>) {
+  return loadConfig({ argv: [], env: {}, overrides: { networks: { home: truth.home }, output: { format: 'none' }, influx: { enabled: true, ...influx } } });
+}
+
+/** Replays the IPFIX fixture through the sinks createSinks builds from `cfg`. */
+async function replayInto(cfg: ReturnType<typeof config>, metrics: Metrics): Promise<IntervalSummary[]> {
+  const sinks = createSinks(cfg, { metrics, log: silentLogger });
+  const out: IntervalSummary[] = [];
+  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { sinks, log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false });
+  return out;
+}
+
+async function sumByTag(db: string, measurement: string, by: string, where = ''): Promise<Record<string, [number, number]>> {
+  const rows = await influxd.query(`SELECT SUM(bytes), SUM(packets) FROM ${measurement} ${where} GROUP BY ${by}`, db);
+  const out: Record<string, [number, number]> = {};
+  for (const r of rows) {
+    const key = by.split(',').map((k) => r.tags![k.trim().replace(/"/g, '')]).join('|');
+    out[key] = [r.values[0]![1] as number, r.values[0]![2] as number];
+  }
+  return out;
+}
+
+/** Points stored in a database, per measurement (every measurement has an always-present field). */
+async function pointCount(db: string): Promise<number> {
+  let n = 0;
+  for (const [m, f] of [['traffic', 'bytes'], ['hosts', 'bytes'], ['ports', 'bytes'], ['protocols', 'bytes'], ['networks', 'bytes'],
+    ['exporters', 'bytes'], ['collector', 'intervalRecords'], ['sinks', 'lines']] as const) {
+    const r = await influxd.query(`SELECT COUNT(${f}) FROM ${m}`, db);
+    n += (r[0]?.values[0]?.[1] as number | undefined) ?? 0;
+  }
+  return n;
+}
+
+async function checkTruth(t: Tap, db: string): Promise<void> {
+  const byDir = await sumByTag(db, 'traffic', 'direction');
+  t.same(byDir, truth.by_direction, 'SUM(bytes), SUM(packets) per direction equal the capture truth');
+  const hosts = await sumByTag(db, 'hosts', 'host, direction', `WHERE host != 'other'`);
+  const perHost: Record<string, [number, number, number, number]> = {};
+  for (const [k, [b, p]] of Object.entries(hosts)) {
+    const [host, dir] = k.split('|') as [string, string];
+    const e = (perHost[host] ??= [0, 0, 0, 0]);
+    e[dir === 'in' ? 0 : 2] = b;
+    e[dir === 'in' ? 1 : 3] = p;
+  }
+  t.same(perHost, truth.by_local_host, 'per-host sums equal the truth');
+}
+
+t.test('v1 mode: the fixture replayed into influxd 1.6 via /write; InfluxQL sums equal the truth', async (t) => {
+  const metrics = new Metrics();
+  const out = await replayInto(config({ api: 'v1', url: influxd.url, bucket: 'v1db/autogen' }), metrics);
+  t.equal(out.length, 30);
+  await checkTruth(t, 'v1db');
+  const lines = metrics.total('sink_lines_total', { sink: 'influx' });
+  t.equal(await pointCount('v1db'), lines, 'every delivered line is one stored point');
+  t.equal(metrics.total('sink_errors_total', { sink: 'influx' }), 0);
+  t.equal(metrics.total('sink_dropped_total', { sink: 'influx' }), 0);
+  // the interval's start is the timestamp, bps = bytes × 8 / 10
+  const s = out.find((x) => x.directions.in.bytes > 0)!;
+  const r = await influxd.query(`SELECT bytes, bps, packets, pps, flows FROM traffic WHERE direction = 'in' AND time = ${s.start}s`, 'v1db');
+  t.same(r[0]!.values[0], [s.start, s.directions.in.bytes, s.directions.in.bps, s.directions.in.packets, s.directions.in.pps, s.directions.in.flows]);
+  const types = await influxd.query('SHOW FIELD KEYS FROM traffic', 'v1db');
+  t.same(Object.fromEntries(types[0]!.values as [string, string][]), { bps: 'float', bytes: 'integer', flows: 'integer', packets: 'integer', pps: 'float' });
+});
+
+t.test('v2 API (the client unchanged) through a shim to the same server: token file, db/rp bucket, gzip', async (t) => {
+  const shim = await startV2Shim(t, influxd);
+  const tokenFile = join(t.testdir(), 'token');
+  writeFileSync(tokenFile, 'secret-token\n');
+  const metrics = new Metrics();
+  await replayInto(config({ api: 'v2', url: shim.url, tokenFile, org: 'lab', bucket: 'v2db/autogen' }), metrics);
+  await checkTruth(t, 'v2db');
+  t.equal(await pointCount('v2db'), metrics.total('sink_lines_total', { sink: 'influx' }));
+  t.ok(shim.requests.length >= 30, `one request per interval (${shim.requests.length})`);
+  t.ok(shim.requests.every((r) => r.path === '/api/v2/write?org=lab&bucket=v2db%2Fautogen&precision=s'), 'org, bucket and precision in the path');
+  t.ok(shim.requests.every((r) => r.authorization === 'Token secret-token'), 'token read from influx.tokenFile');
+  t.ok(shim.requests.some((r) => r.contentEncoding === 'gzip'), 'bodies above 1000 bytes are gzipped');
+  t.ok(shim.requests.every((r) => r.status === 204));
+});
+
+t.test('alerts become points of the alerts measurement at their own time (ms)', async (t) => {
+  const metrics = new Metrics();
+  const sink = new InfluxSink({ api: 'v1', url: influxd.url, bucket: 'alerts' }, { metrics });
+  const time = Date.UTC(2026, 10, 1, 0, 0, 12, 345);
+  sink.writeAlert({ kind: 'threshold', name: 'uport', keys: { ipsource: '10.1.1.1', icmpunreachableport: 1000 }, value: 1200,
+    metric: 'frames', threshold: 1000, start: 1793491200, end: 1793491210, exporter: '192.0.2.1', time });
+  sink.writeAlert({ kind: 'event', name: 'scan', keys: { ipsource: '10.1.1.2' }, value: 1, metric: 'flows', start: 1793491200, end: 1793491210, time: time + 1 });
+  await sink.stop();
+  const r = await influxd.query('SELECT * FROM alerts', 'alerts');
+  const cols = r[0]!.columns;
+  const rows = r[0]!.values.map((v) => Object.fromEntries(cols.map((c, i) => [c, v[i]])));
+  t.equal(rows.length, 2);
+  t.match(rows[0], { time: Math.floor(time / 1000), alert: 'uport', kind: 'threshold', metric: 'frames', exporter: '192.0.2.1', value: 1200,
+    threshold: 1000, intervalStart: 1793491200, intervalEnd: 1793491210, detail: 'ipsource=10.1.1.1 icmpunreachableport=1000',
+    text: 'threshold uport ipsource=10.1.1.1 icmpunreachableport=1000: frames 1200 > 1000' });
+  t.match(rows[1], { alert: 'scan', kind: 'event', exporter: null, threshold: null });
+  const ms = await influxd.query('SELECT value FROM alerts', 'alerts');
+  t.ok(ms[0]!.values.length === 2, 'two points a millisecond apart stay two points');
+  t.equal(metrics.total('sink_lines_total', { sink: 'influx' }), 2);
+});
+
+t.test('a rejected write (unknown database: 404) is not retried; its lines count as failed', async (t) => {
+  const metrics = new Metrics();
+  const sink = new InfluxSink({ api: 'v1', url: influxd.url, bucket: 'nosuchdb' }, { metrics });
+  sink.write((await fixtureSummaries())[5]!);
+  await sink.stop();
+  const failed = metrics.total('sink_lines_failed_total', { sink: 'influx' });
+  t.ok(failed > 0, `${failed} lines failed`);
+  t.equal(metrics.total('sink_retries_total', { sink: 'influx' }), 0);
+  t.equal(metrics.total('sink_lines_total', { sink: 'influx' }), 0);
+  t.equal(sink.queued, 0);
+});
+
+let cached: IntervalSummary[] | undefined;
+async function fixtureSummaries(): Promise<IntervalSummary[]> {
+  if (!cached) {
+    const cfg = config({ enabled: false });
+    const out: IntervalSummary[] = [];
+    await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { sinks: [], log: silentLogger, onSummary: (s) => out.push(s), progress: false });
+    cached = out;
+  }
+  return cached;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return true;
+    await sleep(25);
+  }
+  return cond();
+}
+
+for (const api of ['v1', 'v2'] as const) {
+  t.test(`${api}: influxd down for several intervals; the buffer keeps the newest, drops the oldest, counts them`, async (t) => {
+    const db = `outage_${api}`;
+    const url = api === 'v1' ? influxd.url : (await startV2Shim(t, influxd)).url;
+    const metrics = new Metrics();
+    const opts: Partial<InfluxSinkOptions> = {
+      api, url, bucket: db, minRetryDelayMs: 50, maxRetryDelayMs: 300, retryJitterMs: 0, timeoutMs: 2000,
+    };
+    const all = await fixtureSummaries();
+    // one interval = 150 ms of wall time here; intervals 20–29 of the fixture carry the most series
+    const summaries = all.slice(18, 30);
+    const probe = new InfluxSink(opts, { metrics: new Metrics() });
+    const size = summaries.map((s) => probe.format(s).length + 1); // + the sink's own row
+    await probe.stop();
+    const outage = [3, 4, 5, 6, 7, 8];
+    // room for about three of the outage's intervals
+    const maxBufferLines = size[3]! + size[4]! + size[5]!;
+    const sink = new InfluxSink({ ...opts, maxBufferLines }, { metrics });
+    t.teardown(() => sink.stop());
+    const c = (name: string) => metrics.total(name, { sink: 'influx' });
+
+    for (let i = 0; i < 3; i++) sink.write(summaries[i]!);
+    t.ok(await until(() => sink.queued === 0, 5000), 'delivered before the outage');
+    await influxd.stop();
+    for (const i of outage) {
+      sink.write(summaries[i]!);
+      await sleep(150);
+    }
+    await sleep(300);
+    t.ok(c('sink_retries_total') > 0, `writes retried during the outage (${c('sink_retries_total')})`);
+    t.ok(sink.queued > 0 && sink.queued <= maxBufferLines, `buffer bounded: ${sink.queued} ≤ ${maxBufferLines}`);
+    await influxd.start();
+    for (let i = 9; i < 12; i++) {
+      sink.write(summaries[i]!);
+      await sleep(150);
+    }
+    t.ok(await until(() => sink.queued === 0, 10_000), 'the buffer drains once influxd is back');
+    await sink.stop();
+
+    const produced = size.reduce((a, b) => a + b, 0);
+    const delivered = c('sink_lines_total'), dropped = c('sink_dropped_total');
+    t.equal(c('sink_lines_failed_total'), 0);
+    t.ok(dropped > 0, `${dropped} lines dropped`);
+    t.equal(delivered + dropped, produced, `delivered ${delivered} + dropped ${dropped} = produced ${produced}`);
+    t.equal(await pointCount(db), delivered, 'influxd stores exactly the delivered lines');
+    // which intervals arrived: all before and after the outage, and the newest of the outage
+    const r = await influxd.query(`SELECT bytes FROM traffic WHERE direction = 'in'`, db);
+    const stored = new Set(r[0]!.values.map((v) => v[0] as number));
+    const present = summaries.map((s) => stored.has(s.start));
+    const lost = outage.filter((i) => !present[i]);
+    t.same(present.slice(0, 3), [true, true, true]);
+    t.same(present.slice(9), [true, true, true]);
+    t.ok(lost.length > 0, `intervals ${lost.join(',')} dropped`);
+    t.same(lost, outage.slice(0, lost.length), 'the dropped intervals are the oldest of the outage');
+    t.equal(lost.reduce((a, i) => a + size[i]!, 0), dropped, 'dropped lines are exactly those intervals');
+  });
+}
