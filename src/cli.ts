@@ -8,6 +8,8 @@ import { replayFiles } from './ingest/replay.js';
 import { createSinks } from './export/index.js';
 import { Metrics } from './lib/counters.js';
 import { WebServer } from './web/server.js';
+import { createAlerting, type Alerting } from './alert/engine.js';
+import type { FanOut } from './export/sink.js';
 
 const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
 
@@ -95,12 +97,26 @@ async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<Web
   }
 }
 
+/**
+ * Alert definitions and the syslog transport. Alerts reach the sinks through the pipeline's fan-out,
+ * which exists only once the pipeline does: `ref` is filled in right after. Throws ConfigError.
+ */
+function buildAlerting(cfg: Config, metrics: Metrics, log: Logger, ref: { fanout?: FanOut }): Alerting {
+  return createAlerting(cfg, {
+    metrics, log, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
+    sinks: { writeAlert: (a) => ref.fanout?.writeAlert(a) },
+  });
+}
+
 /** Runs until a signal; returns the exit status. */
 async function runLive(cfg: Config, log: Logger): Promise<number> {
   const metrics = new Metrics();
+  const ref: { fanout?: FanOut } = {};
+  const alerting = buildAlerting(cfg, metrics, log, ref);
   const web = await startWeb(cfg, metrics, log);
   const sinks = [...createSinks(cfg, { metrics, log }), ...(web ? [web.sink()] : [])];
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics });
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer] });
+  ref.fanout = pipeline.fanout;
   await pipeline.start();
   web?.setReady();
   log.info({ interval: cfg.interval / 1000, networks: cfg.networks }, 'collector started');
@@ -116,7 +132,10 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
       }, cfg.shutdownTimeout);
       timer.unref();
       web?.setReady(false);
-      pipeline.stop().then(() => web?.stop()).then(() => resolve(0), (err) => {
+      const started = Date.now();
+      pipeline.stop()
+        .then(() => alerting.stop(Math.max(0, cfg.shutdownTimeout - (Date.now() - started))))
+        .then(() => web?.stop()).then(() => resolve(0), (err) => {
         log.error({ err: (err as Error).message }, 'error while stopping');
         resolve(1);
       }).finally(() => clearTimeout(timer));
@@ -126,20 +145,22 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
   });
 }
 
+/** Replays captures through the pipeline with alerting; returns the exit status. */
+async function runReplay(cli: Cli, cfg: Config, log: Logger): Promise<number> {
+  const metrics = new Metrics();
+  const ref: { fanout?: FanOut } = {};
+  const alerting = buildAlerting(cfg, metrics, log, ref);
+  const code = await replayFiles(cli.files, cfg, {
+    sinks: createSinks(cfg, { metrics, log }), metrics, log, realtime: cli.realtime, shiftToNow: cli.shiftToNow,
+    observers: [alerting.observer], onPipeline: (p) => (ref.fanout = p.fanout),
+  });
+  await alerting.stop(cfg.shutdownTimeout);
+  return code;
+}
+
 export async function main(args: string[]): Promise<number> {
-  let cli: ReturnType<typeof parseCli>;
-  let cfg: Config;
   try {
-    cli = parseCli(args);
-    if (cli === 'help') {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    if (cli === 'version') {
-      process.stdout.write(`${version()}\n`);
-      return 0;
-    }
-    cfg = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
+    return await run(args);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -147,15 +168,24 @@ export async function main(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+async function run(args: string[]): Promise<number> {
+  const cli = parseCli(args);
+  if (cli === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (cli === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const cfg = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
   if (cli.printConfig) {
     process.stdout.write(`${printConfig(cfg)}\n`);
     return 0;
   }
   const log = createLogger(cfg.log.level);
-  if (cli.command === 'replay') {
-    const metrics = new Metrics();
-    return replayFiles(cli.files, cfg, { sinks: createSinks(cfg, { metrics, log }), metrics, log, realtime: cli.realtime, shiftToNow: cli.shiftToNow });
-  }
-  return runLive(cfg, log);
+  return cli.command === 'replay' ? runReplay(cli, cfg, log) : runLive(cfg, log);
 }
 

@@ -109,3 +109,19 @@ t.test('live collector: SIGTERM flushes the open interval, totals equal what was
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { format: string };
   t.equal(state.format, 'flowbridge-decoder-state', 'templates persisted on stop');
 });
+
+t.test('replay with the uport definition writes one alert per distinct unreachable tuple beside the intervals', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowbridge-alert-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'uport.yaml'), 'alerts:\n  flows:\n    - name: uport\n      keys: [ipsource, ipdestination, icmpunreachableport]\n      value: frames\n      event: each\n');
+  const r = spawnSync('node', [BIN, 'replay', `${FIX}pmacctd-sflow.pcap`, '--config', join(dir, 'uport.yaml'), '--home', HOME, '--output', 'json'], { encoding: 'utf8', env, timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  const alerts = r.stdout.split('\n').filter((l) => l.includes('"type":"alert"')).map((l) => JSON.parse(l) as { keys: Record<string, string | number> });
+  t.equal(alerts.length, 400);
+  t.equal(new Set(alerts.map((a) => `${a.keys.ipsource}|${a.keys.ipdestination}|${a.keys.icmpunreachableport}`)).size, 400, 'all distinct');
+  t.ok(alerts.every((a) => a.keys.ipdestination === '203.0.113.66'));
+  const bad = spawnSync('node', [BIN, 'replay', `${FIX}pmacctd-sflow.pcap`, '--config', join(dir, 'uport.yaml'), '--alerts-flows', '[{"name":"x","keys":["nope"],"value":"frames","event":"each"}]'], { encoding: 'utf8', env, timeout: 30_000 });
+  t.equal(bad.status, 2, 'a bad definition exits 2');
+  t.match(bad.stderr, /^config: alerts\.flows/);
+  t.end();
+});

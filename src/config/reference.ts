@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FORMATS, type FormatDef } from './formats.js';
+import { ALERT_FORMATS } from './alerts.js';
 import { isLeaf, listLeaves, schema, type LeafInfo, type Section } from './schema.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -56,7 +57,7 @@ export function renderReference(s: Section = schema): string {
     out += `\n## ${k}\n\n${table(leaves.filter((l) => l.parts[0] === k))}`;
   }
   out += '\n## Formats\n\n';
-  for (const f of FORMATS) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
+  for (const f of [...FORMATS, ...ALERT_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
   return out.replace(/\n+$/, '\n');
 }
 

@@ -20,6 +20,8 @@ export interface ReplayOptions {
   onSummary?: (s: IntervalSummary) => void;
   metrics?: Metrics;
   observers?: RecordObserver[];
+  /** called with the pipeline as soon as it exists (to route alerts to its fan-out) */
+  onPipeline?: (p: Pipeline) => void;
   /** wall clock, injectable for tests */
   now?: () => number;
 }
@@ -37,6 +39,7 @@ export async function replay(files: string[], cfg: Config, opts: ReplayOptions):
     metrics: opts.metrics, observers: opts.observers,
     shiftToNowMs: opts.shiftToNow ? now() : undefined,
   });
+  opts.onPipeline?.(pipeline);
   await pipeline.start();
   const progress = opts.progress ?? process.stderr.isTTY === true;
   const result: ReplayResult = { pipeline, datagrams: 0, stats: [] };
