@@ -119,7 +119,14 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
   ref.fanout = pipeline.fanout;
   await pipeline.start();
   web?.setReady();
-  log.info({ interval: cfg.interval / 1000, networks: cfg.networks }, 'collector started');
+  // intervals are held open for late and spread records, so the first summary comes hold + interval later
+  const first = new Date((Math.floor(Date.now() / cfg.interval) + 1) * cfg.interval + cfg.aggregate.hold);
+  log.info({ interval: cfg.interval / 1000, hold: cfg.aggregate.hold / 1000, firstSummaryAt: first.toISOString(), networks: cfg.networks }, 'collector started');
+  if (cfg.output.format === 'console' && cfg.output.path === '-') {
+    process.stdout.write(`flowbridge: listening on ${[...cfg.listen.netflow, ...cfg.listen.sflow, ...cfg.listen.extra].join(' ')}; ` +
+      `${cfg.interval / 1000} s intervals, each printed ${cfg.aggregate.hold / 1000} s after it ends (first at ${first.toISOString().slice(11, 19)} UTC)` +
+      `${web ? `; live page at http://${cfg.web.listen}/` : ''}\n`);
+  }
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

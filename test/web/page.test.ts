@@ -29,7 +29,7 @@ function countColor(rgb: [number, number, number]): number {
 }
 
 t.test('the live page shows the replayed capture and live updates', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
-  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] } } });
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m' } } });
   const web = new WebServer({ ...cfg.web, listen: '127.0.0.1:0' }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
   t.teardown(() => web.stop());
   await web.start();
