@@ -113,8 +113,9 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
   const metrics = new Metrics();
   const ref: { fanout?: FanOut } = {};
   const alerting = buildAlerting(cfg, metrics, log, ref);
+  const sinks = createSinks(cfg, { metrics, log }); // before the web server: both may throw ConfigError
   const web = await startWeb(cfg, metrics, log);
-  const sinks = [...createSinks(cfg, { metrics, log }), ...(web ? [web.sink()] : [])];
+  if (web) sinks.push(web.sink());
   const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer] });
   ref.fanout = pipeline.fanout;
   await pipeline.start();

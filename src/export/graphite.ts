@@ -9,11 +9,11 @@ import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
 import type { SinksConfig } from '../config/sinks.js';
 import { parseHostPort } from '../config/formats.js';
-import type { Counter, Gauge, Metrics } from '../lib/counters.js';
+import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { RetryQueue } from './retry-queue.js';
 import {
-  alertSeries, ALERTS, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, type MeasurementDef, type SinkRow,
+  alertSeries, ALERTS, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, SinkCounters, type MeasurementDef, type SinkRow,
 } from './series.js';
 import type { Sink } from './sink.js';
 
@@ -85,8 +85,7 @@ export class GraphiteSink implements Sink {
   private readonly log: Logger;
   private readonly rl: RateLimitedLog;
   private readonly now: () => number;
-  private readonly c: { lines: Counter; failed: Counter; dropped: Counter; retries: Counter; errors: Counter; queue: Gauge };
-  private last = { dropped: 0, errors: 0, failed: 0, lines: 0, retries: 0 };
+  private readonly c: SinkCounters;
   private socket: Socket | undefined;
   private connected = false;
   /** chunks written to the socket whose write callback has not come yet, oldest first */
@@ -106,15 +105,7 @@ export class GraphiteSink implements Sink {
     this.log = deps.log ?? silentLogger;
     this.now = deps.now ?? Date.now;
     this.rl = new RateLimitedLog(this.log, this.now);
-    const m = deps.metrics, sink = { sink: o.name };
-    this.c = {
-      lines: m.counter('sink_lines_total', 'Lines (series points) a sink delivered', sink),
-      failed: m.counter('sink_lines_failed_total', 'Lines a sink gave up on after a rejected or exhausted write', sink),
-      dropped: m.counter('sink_dropped_total', 'Lines a sink dropped: buffer full (oldest first) or left at shutdown', sink),
-      retries: m.counter('sink_retries_total', 'Failed writes or connects a sink will retry', sink),
-      errors: m.counter('sink_errors_total', 'Errors raised by a sink', sink),
-      queue: m.gauge('sink_queue_lines', 'Lines waiting in a sink (buffered or being retried)', sink),
-    };
+    this.c = new SinkCounters(deps.metrics, o.name);
     this.queue = new RetryQueue<Chunk>({
       maxWeight: o.maxQueueLines, minDelayMs: o.minRetryDelayMs, maxDelayMs: o.maxRetryDelayMs, now: this.now,
       onDrop: (chunk, lines) => {
@@ -177,20 +168,9 @@ export class GraphiteSink implements Sink {
     return name;
   }
 
-  private selfRow(): SinkRow {
-    const cur = { dropped: this.c.dropped.value, errors: this.c.errors.value, failed: this.c.failed.value,
-      lines: this.c.lines.value, retries: this.c.retries.value };
-    const row: SinkRow = {
-      sink: this.name, queue: this.queued, dropped: cur.dropped - this.last.dropped, errors: cur.errors - this.last.errors,
-      failed: cur.failed - this.last.failed, lines: cur.lines - this.last.lines, retries: cur.retries - this.last.retries,
-    };
-    this.last = cur;
-    return row;
-  }
-
   /** Queues one interval and starts sending; never waits for carbon. */
   write(summary: IntervalSummary): void {
-    this.enqueue(this.format(summary, this.selfRow()));
+    this.enqueue(this.format(summary, this.c.row(this.queued)));
   }
 
   writeAlert(alert: AlertEvent): void {

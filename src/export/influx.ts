@@ -10,10 +10,10 @@ import { HttpError, InfluxDB, Point, setLogger, type WriteApi, type WriteOptions
 import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
 import type { SinksConfig } from '../config/sinks.js';
-import type { Counter, Gauge, Metrics } from '../lib/counters.js';
+import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { InfluxConfigError, v1AuthHeaders, v1WritePath } from './influx-v1.js';
-import { alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, type MeasurementDef, type SinkRow } from './series.js';
+import { alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type MeasurementDef, type SinkRow } from './series.js';
 import type { Sink } from './sink.js';
 
 export interface InfluxSinkOptions {
@@ -89,10 +89,9 @@ export class InfluxSink implements Sink {
   private readonly log: Logger;
   private readonly rl: RateLimitedLog;
   private readonly now: () => number;
-  private readonly c: { lines: Counter; failed: Counter; dropped: Counter; retries: Counter; errors: Counter; queue: Gauge };
+  private readonly c: SinkCounters;
   /** lines handed to the client */
   private handed = 0;
-  private last = { dropped: 0, errors: 0, failed: 0, lines: 0, retries: 0 };
   private stopping = false;
   private done = false;
 
@@ -103,15 +102,7 @@ export class InfluxSink implements Sink {
     this.log = deps.log ?? silentLogger;
     this.now = deps.now ?? Date.now;
     this.rl = new RateLimitedLog(this.log, this.now);
-    const m = deps.metrics, sink = { sink: o.name };
-    this.c = {
-      lines: m.counter('sink_lines_total', 'Lines (series points) a sink delivered', sink),
-      failed: m.counter('sink_lines_failed_total', 'Lines a sink gave up on after a rejected or exhausted write', sink),
-      dropped: m.counter('sink_dropped_total', 'Lines a sink dropped: buffer full (oldest first) or left at shutdown', sink),
-      retries: m.counter('sink_retries_total', 'Failed writes or connects a sink will retry', sink),
-      errors: m.counter('sink_errors_total', 'Errors raised by a sink', sink),
-      queue: m.gauge('sink_queue_lines', 'Lines waiting in a sink (buffered or being retried)', sink),
-    };
+    this.c = new SinkCounters(deps.metrics, o.name);
     // the client logs every failure to the console by default; we count and log them ourselves
     setLogger({
       error: (msg: string, err?: unknown) => this.log.debug({ sink: o.name, err: (err as Error | undefined)?.message }, msg),
@@ -213,21 +204,9 @@ export class InfluxSink implements Sink {
     return lines;
   }
 
-  /** This sink's counters since its previous summary, for the `sinks` measurement. */
-  private selfRow(): SinkRow {
-    const cur = { dropped: this.c.dropped.value, errors: this.c.errors.value, failed: this.c.failed.value,
-      lines: this.c.lines.value, retries: this.c.retries.value };
-    const row: SinkRow = {
-      sink: this.name, queue: this.queued, dropped: cur.dropped - this.last.dropped, errors: cur.errors - this.last.errors,
-      failed: cur.failed - this.last.failed, lines: cur.lines - this.last.lines, retries: cur.retries - this.last.retries,
-    };
-    this.last = cur;
-    return row;
-  }
-
   /** Hands one interval to the client and starts its request; never waits for the server. */
   write(summary: IntervalSummary): void {
-    const lines = this.format(summary, this.selfRow());
+    const lines = this.format(summary, this.c.row(this.queued));
     if (this.stopping) {
       this.handed += lines.length;
       this.c.dropped.inc(lines.length);

@@ -4,6 +4,7 @@
 import { escape } from '@influxdata/influxdb-client';
 import type { AlertEvent } from '../alert/event.js';
 import { DIRECTIONS, type IntervalSummary, type Totals } from '../aggregate/summary.js';
+import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 
 export interface FieldDef {
   readonly name: string;
@@ -83,6 +84,39 @@ export interface SinkRow {
   lines: number;
   queue: number;
   retries: number;
+}
+
+/**
+ * A sink's counters in the Metrics registry (`sink_*_total{sink}`, `sink_queue_lines{sink}`) and its
+ * row of the `sinks` measurement: the counts since the previous row, and the queue level.
+ */
+export class SinkCounters {
+  readonly lines: Counter;
+  readonly failed: Counter;
+  readonly dropped: Counter;
+  readonly retries: Counter;
+  readonly errors: Counter;
+  readonly queue: Gauge;
+  private last = { dropped: 0, errors: 0, failed: 0, lines: 0, retries: 0 };
+
+  constructor(m: Metrics, readonly sink: string) {
+    const l = { sink };
+    this.lines = m.counter('sink_lines_total', 'Lines (series points) a sink delivered', l);
+    this.failed = m.counter('sink_lines_failed_total', 'Lines a sink gave up on after a rejected or exhausted write', l);
+    this.dropped = m.counter('sink_dropped_total', 'Lines a sink dropped: buffer full (oldest first) or left at shutdown', l);
+    this.retries = m.counter('sink_retries_total', 'Failed writes or connects a sink will retry', l);
+    this.errors = m.counter('sink_errors_total', 'Errors raised by a sink', l);
+    this.queue = m.gauge('sink_queue_lines', 'Lines waiting in a sink (buffered, being retried or sent)', l);
+  }
+
+  row(queue: number): SinkRow {
+    const cur = { dropped: this.dropped.value, errors: this.errors.value, failed: this.failed.value, lines: this.lines.value,
+      retries: this.retries.value };
+    const p = this.last;
+    this.last = cur;
+    return { sink: this.sink, queue, dropped: cur.dropped - p.dropped, errors: cur.errors - p.errors, failed: cur.failed - p.failed,
+      lines: cur.lines - p.lines, retries: cur.retries - p.retries };
+  }
 }
 
 export class SeriesWalker {
@@ -220,7 +254,7 @@ export interface AlertSeries {
 
 export function alertSeries(a: AlertEvent): AlertSeries {
   const keys = Object.keys(a.keys).map((k) => `${k}=${a.keys[k]}`).join(' ');
-  const cmp = a.threshold === undefined ? '' : a.kind === 'cleared' ? ` < ${a.threshold}` : ` > ${a.threshold}`;
+  const cmp = a.threshold === undefined ? '' : a.kind === 'cleared' ? ` <= ${a.threshold}` : ` > ${a.threshold}`;
   return {
     tags: [a.name, a.kind, a.metric, a.exporter ?? ''],
     value: a.value, threshold: a.threshold, start: a.start, end: a.end, detail: keys,

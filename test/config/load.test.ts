@@ -238,8 +238,11 @@ t.test('printConfig renders a loadable config: durations as text', (t) => {
   t.equal(parsed.aggregate.hold, '1500ms');
   t.equal(parsed.shutdownTimeout, '10s');
   t.same(parsed.listen.netflow, ['0.0.0.0:2055', '[::]:2055']);
+  t.equal(parsed.influx.token, '[redacted]', 'the InfluxDB token is a secret');
   const dir = t.testdir({ 'printed.json': out });
-  t.same(load({ file: join(dir, 'printed.json') }), c, 'round trip');
+  const back = load({ file: join(dir, 'printed.json') });
+  back.influx.token = c.influx.token; // a redacted secret does not round-trip, by design
+  t.same(back, c, 'round trip');
   t.end();
 });
 

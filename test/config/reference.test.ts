@@ -20,7 +20,7 @@ t.test('the reference lists every key with env, CLI arg and default, and every f
     t.ok(row, `${l.path} has a row`);
     t.match(row!, `\`${l.env}\``);
     t.match(row!, `\`--${l.arg}\``);
-    t.match(row!, JSON.stringify(l.leaf.default).replace(/\|/g, '\\|'));
+    t.match(row!, l.leaf.sensitive ? '(secret)' : JSON.stringify(l.leaf.default).replace(/\|/g, '\\|'));
   }
   for (const f of FORMATS) t.match(md, `### ${f.name}\n\nExpected: ${f.expected}.`);
   t.match(md, '| `aggregate.assign` | `FLOWBRIDGE_AGGREGATE_ASSIGN` | `--aggregate-assign` | `"spread"` | one of "spread", "end", "arrival" |');

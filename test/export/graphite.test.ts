@@ -11,7 +11,8 @@ import { createSinks } from '../../src/export/index.js';
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
-import { carbonMissing, startCarbon } from '../helpers/carbon.js';
+import { carbonMissing, startCarbon, whisperInfo } from '../helpers/carbon.js';
+import { freeTcpPort } from '../helpers/influxd.js';
 
 const missing = carbonMissing();
 if (missing) {
@@ -181,4 +182,50 @@ t.test('carbon down for several intervals: queued lines arrive after it returns,
   t.equal(firstKept, dropped, 'the missing lines are exactly the dropped count, and they are the oldest');
   t.ok(flags.slice(firstKept).every(Boolean), 'every outage line after the first kept one is stored');
   t.ok(all.filter(present).every(([m, ts, v]) => Number.isNaN(v) || carbon.value(m, ts) === v), 'stored values equal the lines sent');
+});
+
+t.test('the example carbon configuration (examples/carbon/): 10 s first archive; sums, averages and maxima where they belong', async (t) => {
+  const ex = (f: string) => readFileSync(new URL(`../../examples/carbon/${f}`, import.meta.url), 'utf8');
+  const c = await startCarbon(t, { schemas: ex('storage-schemas.conf'), aggregation: ex('storage-aggregation.conf') });
+  const sink = new GraphiteSink({ port: c.linePort }, { metrics: new Metrics() });
+  // whisper preallocates 0.56 MB per series with these retentions: keep the summary small
+  const f = fixture[3]!;
+  const s = { ...at(f, recent), hosts: f.hosts.filter((h) => h.host === '10.1.0.99'), ports: [], protocols: [], exporters: [] };
+  sink.write(s);
+  sink.writeAlert({ kind: 'threshold', name: 'uport', keys: {}, value: 5, metric: 'frames', threshold: 1, start: s.start, end: s.end, time: s.start * 1000 });
+  await sink.stop();
+  const tagged = new GraphiteSink({ port: c.linePort, tagged: true }, { metrics: new Metrics() });
+  tagged.write(s);
+  await tagged.stop();
+  const want: [string, string][] = [
+    ['flowbridge.total.in.bytes', 'sum'], ['flowbridge.total.in.bps', 'average'], ['flowbridge.total.in.pps', 'average'],
+    ['flowbridge.hosts.10_1_0_99.in.packets', 'sum'], ['flowbridge.collector.datagrams', 'sum'], ['flowbridge.sinks.graphite.lines', 'sum'],
+    ['flowbridge.sinks.graphite.queue', 'max'], ['flowbridge.alerts.uport.threshold.value', 'max'],
+    ['flowbridge.total.bps;direction=in', 'average'], ['flowbridge.total.bytes;direction=in', 'sum'], ['flowbridge.sinks.queue;sink=graphite', 'max'],
+  ];
+  t.same(await c.waitFor(want.map(([m]) => [m, s.start]), 15_000), []);
+  for (const [m, agg] of want) {
+    const info = whisperInfo(c.file(m))!;
+    t.equal(info.aggregation, agg, `${m}: ${agg}`);
+    t.equal(info.xFilesFactor, 0);
+    t.same(info.archives, [{ secondsPerPoint: 10, points: 8640 }, { secondsPerPoint: 60, points: 20160 }, { secondsPerPoint: 3600, points: 17520 }]);
+  }
+});
+
+t.test('stop() with carbon unreachable returns within its timeout and counts every line as dropped', async (t) => {
+  const metrics = new Metrics();
+  const sink = new GraphiteSink({ port: await freeTcpPort(), minRetryDelayMs: 50, maxRetryDelayMs: 100, stopTimeoutMs: 1000 }, { metrics });
+  const t0 = Date.now();
+  for (const s of fixture.slice(20, 23)) sink.write(s);
+  t.ok(Date.now() - t0 < 200, `write() does not wait for carbon (${Date.now() - t0} ms for 3 intervals)`);
+  await sleep(300);
+  const produced = sink.queued;
+  const t1 = Date.now();
+  await sink.stop();
+  t.ok(Date.now() - t1 < 1500, `stopped in ${Date.now() - t1} ms`);
+  const c = (name: string) => metrics.total(name, { sink: 'graphite' });
+  t.ok(c('sink_retries_total') > 0, 'connects retried');
+  t.equal(c('sink_lines_total'), 0);
+  t.equal(c('sink_dropped_total'), produced, 'every queued line counted as dropped');
+  t.equal(sink.queued, 0);
 });

@@ -12,7 +12,7 @@ import { InfluxSink, type InfluxSinkOptions } from '../../src/export/influx.js';
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
-import { influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
+import { freeTcpPort, influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
 
 const missing = influxdMissing();
 if (missing) {
@@ -218,3 +218,24 @@ for (const api of ['v1', 'v2'] as const) {
     t.equal(lost.reduce((a, i) => a + size[i]!, 0), dropped, 'dropped lines are exactly those intervals');
   });
 }
+
+t.test('stop() with the server unreachable returns within its timeout and counts every line as dropped', async (t) => {
+  const metrics = new Metrics();
+  const port = await freeTcpPort(); // nothing listens there
+  const sink = new InfluxSink({ api: 'v1', url: `http://127.0.0.1:${port}`, bucket: 'x', minRetryDelayMs: 50, maxRetryDelayMs: 100, stopTimeoutMs: 1000 }, { metrics });
+  const summaries = await fixtureSummaries();
+  const t0 = Date.now();
+  for (const s of summaries.slice(20, 23)) sink.write(s);
+  t.ok(Date.now() - t0 < 200, `write() does not wait for the server (${Date.now() - t0} ms for 3 intervals)`);
+  await sleep(300);
+  const t1 = Date.now();
+  await sink.stop();
+  t.ok(Date.now() - t1 < 1500, `stopped in ${Date.now() - t1} ms`);
+  const c = (name: string) => metrics.total(name, { sink: 'influx' });
+  t.ok(c('sink_retries_total') > 0);
+  t.equal(c('sink_lines_total'), 0);
+  t.equal(c('sink_lines_failed_total'), 0, 'refused connections are retried, never given up on');
+  t.ok(c('sink_dropped_total') > 0, `${c('sink_dropped_total')} lines dropped at stop`);
+  t.equal(sink.queued, 0, 'nothing unaccounted');
+  t.equal(metrics.total('sink_queue_lines', { sink: 'influx' }), 0);
+});

@@ -24,7 +24,29 @@ interface Teardown {
 export interface CarbonOptions {
   /** storage-schemas.conf retentions for every series (default 10s:1h: 4 KB per series) */
   retentions?: string;
+  /** whole storage-schemas.conf / storage-aggregation.conf texts (e.g. the shipped examples) */
+  schemas?: string;
+  aggregation?: string;
   udp?: boolean;
+}
+
+/** Whisper header: aggregation method and archives (seconds per point, points). */
+export interface WhisperInfo {
+  aggregation: 'average' | 'sum' | 'last' | 'max' | 'min' | 'avg_zero' | 'absmax' | 'absmin' | 'unknown';
+  xFilesFactor: number;
+  archives: { secondsPerPoint: number; points: number }[];
+}
+
+const AGGREGATIONS = ['unknown', 'average', 'sum', 'last', 'max', 'min', 'avg_zero', 'absmax', 'absmin'] as const;
+
+export function whisperInfo(file: string): WhisperInfo | null {
+  if (!existsSync(file)) return null;
+  const b = readFileSync(file);
+  if (b.length < 16) return null;
+  const n = b.readUInt32BE(12);
+  if (b.length < 16 + 12 * n) return null;
+  const archives = Array.from({ length: n }, (_, i) => ({ secondsPerPoint: b.readUInt32BE(20 + 12 * i), points: b.readUInt32BE(24 + 12 * i) }));
+  return { aggregation: AGGREGATIONS[b.readUInt32BE(0)] ?? 'unknown', xFilesFactor: b.readFloatBE(8), archives };
 }
 
 export interface Carbon {
@@ -123,9 +145,9 @@ export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promis
   const [line, pickle, cache, udp] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
   const confFile = join(dir, 'conf', 'carbon.conf');
   writeFileSync(confFile, conf(dir, line, pickle, cache, udp, opts.udp === true));
-  writeFileSync(join(dir, 'conf', 'storage-schemas.conf'), `[all]\npattern = .*\nretentions = ${opts.retentions ?? '10s:1h'}\n`);
+  writeFileSync(join(dir, 'conf', 'storage-schemas.conf'), opts.schemas ?? `[all]\npattern = .*\nretentions = ${opts.retentions ?? '10s:1h'}\n`);
   // last value per slot, no averaging: a read-back must equal what was written
-  writeFileSync(join(dir, 'conf', 'storage-aggregation.conf'), '[all]\npattern = .*\nxFilesFactor = 0\naggregationMethod = last\n');
+  writeFileSync(join(dir, 'conf', 'storage-aggregation.conf'), opts.aggregation ?? '[all]\npattern = .*\nxFilesFactor = 0\naggregationMethod = last\n');
   let child: ChildProcess | undefined;
   let output = '';
   const whisperDir = join(dir, 'storage', 'whisper');
