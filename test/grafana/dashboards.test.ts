@@ -1,0 +1,108 @@
+// The bundled dashboards without a server: they parse, ids and uids are unique, every datasource they
+// use is provisioned with that uid and type, and every measurement, tag, field and Graphite path their
+// queries name is in docs/metrics.md (read from its tables: the doc is the one list of names).
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import {
+  allPanels, checkGraphitePath, checkInfluxQL, datasourceRefs, DASHBOARDS, graphitePaths, loadDashboard, loadSchemaDoc,
+  panelQueries, provisionedDatasources, queryVariables, ROOT,
+} from './dashboards.js';
+
+const schema = loadSchemaDoc();
+const influx = loadDashboard('influxdb');
+const graphite = loadDashboard('graphite');
+
+t.test('docs/metrics.md parses into the schema the sinks write', (t) => {
+  t.same([...schema.measurements.keys()], ['traffic', 'hosts', 'ports', 'protocols', 'networks', 'exporters', 'collector', 'sinks', 'alerts']);
+  t.same(schema.measurements.get('traffic'), { name: 'traffic', graphite: 'flowbridge.total.<direction>.<field>', tags: ['direction'],
+    fields: ['bytes', 'packets', 'flows', 'bps', 'pps'], graphiteFields: ['bytes', 'packets', 'flows', 'bps', 'pps'] });
+  t.same(schema.measurements.get('exporters')!.fields, ['bytes', 'packets', 'flows', 'bps', 'pps', 'records']);
+  t.same(schema.measurements.get('hosts')!.tags, ['host', 'direction', 'network']);
+  t.ok(['datagrams', 'records', 'decodeErrors', 'templateMisses', 'late', 'intervalRecords', 'intervalLate', 'hostOverflow', 'portOverflow',
+    'exporterOverflow'].every((f) => schema.measurements.get('collector')!.fields.includes(f)), 'collector fields');
+  t.same(schema.measurements.get('sinks')!.fields, ['lines', 'dropped', 'failed', 'errors', 'retries', 'queue']);
+  t.same(schema.measurements.get('alerts'), { name: 'alerts', graphite: 'flowbridge.alerts.<alert>.<kind>.<field>', tags: ['alert', 'kind', 'metric', 'exporter'],
+    fields: ['value', 'threshold', 'intervalStart', 'intervalEnd', 'detail', 'text'], graphiteFields: ['value', 'threshold'] });
+  t.same(schema.directions, ['in', 'out', 'internal', 'external']);
+  t.end();
+});
+
+t.test('both dashboards parse, with fixed unique uids, unique panel ids and a current schema', (t) => {
+  for (const file of Object.values(DASHBOARDS)) t.doesNotThrow(() => JSON.parse(readFileSync(ROOT + file, 'utf8')), file);
+  t.same([influx.uid, graphite.uid], ['flowbridge-influxdb', 'flowbridge-graphite']);
+  for (const d of [influx, graphite]) {
+    t.ok(/^[A-Za-z0-9_-]{1,40}$/.test(d.uid), `${d.uid}: a valid Grafana uid`);
+    t.ok(d.schemaVersion >= 41, `${d.uid}: schemaVersion ${d.schemaVersion}`);
+    const ids = allPanels(d).map((p) => p.id);
+    t.equal(new Set(ids).size, ids.length, `${d.uid}: ${ids.length} panel ids, all different`);
+    t.ok(ids.every((id) => Number.isInteger(id) && id > 0));
+    const refIds = allPanels(d).map((p) => (p.targets ?? []).map((x) => x.refId));
+    t.ok(refIds.every((r) => new Set(r).size === r.length), `${d.uid}: refIds unique within each panel`);
+    const names = d.templating.list.map((v) => v.name);
+    t.same(names.filter((n) => ['direction', 'host', 'network', 'exporter'].includes(n)).sort(), ['direction', 'exporter', 'host', 'network'],
+      `${d.uid}: variables for direction, host, group (network) and exporter`);
+    t.ok(d.annotations.list.some((a) => a.name === 'flowbridge alerts' && a.enable === true), `${d.uid}: alerts as annotations`);
+    const titles = allPanels(d).map((p) => p.title);
+    for (const want of ['Traffic by direction', 'Packets per second', 'Active flows per interval', 'Top receivers (in)', 'Top senders (out)',
+      'Top ports', 'Protocols', 'Networks', 'Flow records per second by exporter', 'Datagrams and records per second',
+      'Decode errors, template misses, late parts, overflows', 'Sink errors', 'Sink queue depth', 'Alerts']) {
+      t.ok(titles.includes(want), `${d.uid}: panel "${want}"`);
+    }
+  }
+  t.end();
+});
+
+t.test('every datasource reference is a provisioned uid of the right type', (t) => {
+  const provisioned = provisionedDatasources();
+  t.same(provisioned.map((p) => [p.uid, p.type]), [['flowbridge-influxdb', 'influxdb'], ['flowbridge-graphite', 'graphite']]);
+  t.equal(provisioned[0]!.jsonData.version, 'InfluxQL', 'the InfluxDB datasource speaks InfluxQL');
+  t.equal(provisioned[0]!.jsonData.httpHeaderName1, 'Authorization', 'with the token header (InfluxDB 2)');
+  for (const [d, type] of [[influx, 'influxdb'], [graphite, 'graphite']] as const) {
+    const refs = datasourceRefs(d);
+    t.ok(refs.length > 20, `${d.uid}: ${refs.length} references`);
+    const bad = refs.filter((r) => !provisioned.some((p) => p.uid === r.uid && p.type === r.type) || r.type !== type);
+    t.same(bad, [], `${d.uid}: all point at the provisioned ${type} datasource`);
+  }
+  const provider = parseYaml(readFileSync(`${ROOT}grafana/provisioning/dashboards/flowbridge.yaml`, 'utf8')) as { providers: { type: string; options: { path: string } }[] };
+  t.equal(provider.providers[0]!.type, 'file');
+  t.equal(provider.providers[0]!.options.path, '/etc/grafana/dashboards/flowbridge', 'the provider reads where docker-compose.yml mounts grafana/dashboards');
+  t.end();
+});
+
+t.test('every InfluxQL query names only documented measurements, tags and fields', (t) => {
+  const queries = [...panelQueries(influx, 'query'), ...queryVariables(influx).map((v) => ({ where: `variable ${v.name}`, text: v.query }))];
+  t.ok(queries.length >= 25, `${queries.length} queries`);
+  for (const q of queries) t.same(checkInfluxQL(q.text, schema), [], `${q.where}: ${q.text}`);
+  const used = new Set(queries.flatMap((q) => [...q.text.matchAll(/FROM (\w+)/g)].map((m) => m[1])));
+  t.same([...used].sort(), [...schema.measurements.keys()].sort(), 'every measurement has a panel');
+  t.end();
+});
+
+t.test('the InfluxQL checker catches what it must', (t) => {
+  t.same(checkInfluxQL('SELECT mean(bps) FROM trafic WHERE $timeFilter', schema), ['measurement trafic is not in docs/metrics.md']);
+  t.same(checkInfluxQL('SELECT mean(bits) FROM traffic WHERE $timeFilter', schema), ['bits is neither a field nor a tag of traffic']);
+  t.same(checkInfluxQL('SELECT sum(bytes) FROM hosts WHERE group = \'lan\' AND $timeFilter', schema), ['group is not a tag of hosts']);
+  t.same(checkInfluxQL('SELECT sum(bytes) FROM hosts WHERE $timeFilter GROUP BY time($__interval), bytes', schema), ['bytes is not a tag of hosts']);
+  t.same(checkInfluxQL('SHOW TAG VALUES FROM exporters WITH KEY = host', schema), ['host is not a tag of exporters']);
+  t.end();
+});
+
+t.test('every Graphite target and variable names only documented paths', (t) => {
+  const queries = panelQueries(graphite, 'target');
+  t.ok(queries.length >= 25, `${queries.length} targets`);
+  for (const q of queries) {
+    const paths = graphitePaths(q.text);
+    t.ok(paths.length > 0, `${q.where}: names a path`);
+    for (const p of paths) t.same(checkGraphitePath(p, schema), [], `${q.where}: ${p}`);
+  }
+  for (const v of queryVariables(graphite)) t.same(checkGraphitePath(v.query, schema, true), [], `variable ${v.name}: ${v.query}`);
+  const used = new Set(queries.flatMap((q) => graphitePaths(q.text).map((p) => p.split('.')[1])));
+  t.same([...used].sort(), [...schema.measurements.values()].map((m) => m.graphite.split('.')[1]).sort(), 'every Graphite subtree has a panel');
+  t.same(checkGraphitePath('$prefix.total.$direction.bits', schema), ['bits is not a Graphite field of traffic']);
+  t.same(checkGraphitePath('$prefix.alerts.*.*.text', schema), ['text is not a Graphite field of alerts']);
+  t.same(checkGraphitePath('$prefix.hosts.*.inbound.bps', schema), ['inbound is not a direction']);
+  t.same(checkGraphitePath('$prefix.host.*.in.bps', schema), ['$prefix.host.*.in.bps matches no Graphite path of docs/metrics.md']);
+  t.same(checkGraphitePath('$prefix.exporter.*', schema, true), ['$prefix.exporter.* matches no Graphite path of docs/metrics.md']);
+  t.end();
+});

@@ -1,0 +1,157 @@
+// Every Graphite target of the Graphite dashboard (panels, variables, the alert annotation) run through
+// graphite-web's render and find APIs as Grafana sends them (variables substituted as globs, each target
+// wrapped in Grafana's aliasSub, POST), over what a real carbon-cache stored when the real GraphiteSink
+// wrote the pmacctd IPFIX fixture with the stack's configuration (deploy/flowbridge.yaml), rebased to
+// ten minutes ago so that it lies inside carbon's retention. Each target returns non-null data.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAlerting } from '../../src/alert/engine.js';
+import type { AlertEvent } from '../../src/alert/event.js';
+import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { loadConfig } from '../../src/config/load.js';
+import { GraphiteSink } from '../../src/export/graphite.js';
+import { createSinks } from '../../src/export/index.js';
+import { replay } from '../../src/ingest/replay.js';
+import type { Pipeline } from '../../src/pipeline.js';
+import { Metrics } from '../../src/lib/counters.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { carbonMissing, startCarbon } from '../helpers/carbon.js';
+import { graphiteWebMissing, startGraphiteWeb, type RenderSeries } from '../helpers/graphite-web.js';
+import { allPanels, loadDashboard, queryVariables, ROOT, substitute, type Substitution, type VarValue } from './dashboards.js';
+
+const missing = carbonMissing() ?? graphiteWebMissing();
+if (missing) {
+  t.plan(0, missing);
+  process.exit(0);
+}
+
+const truth = JSON.parse(readFileSync(`${ROOT}test/fixtures/traffic.truth.json`, 'utf8')) as {
+  by_direction: Record<string, [number, number]>;
+  by_local_host: Record<string, [number, number, number, number]>;
+};
+const carbon = await startCarbon(t);
+const web = startGraphiteWeb(t, { storageDir: join(carbon.dir, 'storage') });
+web.catch(() => undefined); // awaited below; a failure there fails the test
+
+const cfg = loadConfig({ argv: [], env: {}, file: `${ROOT}deploy/flowbridge.yaml`, overrides: {
+  influx: { enabled: false }, graphite: { address: `127.0.0.1:${carbon.linePort}` }, state: { file: '' },
+} });
+const metrics = new Metrics();
+const summaries: IntervalSummary[] = [];
+const alerts: AlertEvent[] = [];
+const ref: { pipeline?: Pipeline } = {};
+const alerting = createAlerting(cfg, { metrics, log: silentLogger, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
+  sinks: { writeAlert: (a) => {
+    // live, an alert is raised when its interval closes: give it that time instead of the replay's wall clock
+    const at = { ...a, time: a.end * 1000 };
+    alerts.push(at);
+    ref.pipeline!.fanout.writeAlert(at);
+  } } });
+const tenMinutesAgo = Date.now() - 600_000;
+await replay([`${ROOT}test/fixtures/pmacctd-ipfix.pcap`], cfg, {
+  sinks: createSinks(cfg, { metrics, log: silentLogger }), log: silentLogger, metrics, observers: [alerting.observer],
+  onPipeline: (p) => { ref.pipeline = p; }, onSummary: (s) => summaries.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
+});
+
+// wait for whisper to hold every point written (graphite-web reads whisper only, carbon's cache is not asked)
+const probe = new GraphiteSink({}, { metrics: new Metrics() });
+const expected: [string, number][] = summaries.flatMap((s) => probe.format(s).flatMap((c) => c.text.split('\n').filter(Boolean)
+  .map((l) => { const [m, , ts] = l.split(' '); return [m!, Number(ts)] as [string, number]; })));
+for (const s of summaries) expected.push([`flowbridge.sinks.graphite.lines`, s.start]);
+for (const a of alerts) expected.push([`flowbridge.alerts.${a.name}.${a.kind}.value`, Math.floor(a.time / 1000)]);
+const notStored = await carbon.waitFor(expected, 30_000);
+const gw = await web;
+
+const dash = loadDashboard('graphite');
+// the dashboard's range is the capture; Grafana asks graphite-web for a minute more on each side
+const from = summaries[0]!.start - 60, until = summaries[summaries.length - 1]!.end + 60;
+const rangeS = until - from - 120;
+const defs = new Map(dash.templating.list.map((v) => [v.name, v]));
+const values: Record<string, string[]> = {};
+const sub = (vars: Record<string, VarValue>): Substitution => ({
+  vars: { prefix: 'flowbridge', top: '10', ...vars }, defs, format: 'glob', allValues: values, builtins: { __range_s: String(rangeS) },
+});
+const ALL: Record<string, VarValue> = { direction: { all: true }, network: { all: true }, host: { all: true }, exporter: { all: true } };
+
+/** One panel's targets in one request, as Grafana's datasource sends them; series by refId. */
+async function renderPanel(targets: { refId: string; target: string }[], vars: Record<string, VarValue>, maxDataPoints = 300): Promise<Map<string, RenderSeries[]>> {
+  const sent = targets.map((x) => `aliasSub(${substitute(x.target, sub(vars))}, "(^.*$)", "\\1 ${x.refId}")`);
+  const series = await gw.render(sent, { from, until, maxDataPoints });
+  const out = new Map<string, RenderSeries[]>(targets.map((x) => [x.refId, []]));
+  for (const s of series) out.get(s.target.slice(s.target.lastIndexOf(' ') + 1))?.push({ ...s, target: s.target.slice(0, s.target.lastIndexOf(' ')) });
+  return out;
+}
+const nonNull = (ss: RenderSeries[]) => ss.reduce((n, s) => n + s.datapoints.filter(([v]) => v !== null).length, 0);
+const panels = allPanels(dash).filter((p) => p.targets?.length).map((p) => ({
+  title: p.title, targets: p.targets!.map((x) => ({ refId: String(x.refId), target: String(x.target) })),
+}));
+const annotation = dash.annotations.list.find((a) => a.name === 'flowbridge alerts')!.target as { target: string };
+panels.push({ title: 'annotation: flowbridge alerts', targets: [{ refId: 'Anno', target: annotation.target }] });
+
+t.test('carbon stored the fixture, alerts included', async (t) => {
+  t.equal(summaries.length, 30);
+  t.ok(alerts.length > 0, `${alerts.length} alerts raised by deploy/flowbridge.yaml's definition`);
+  t.same(notStored.slice(0, 5), [], `all ${expected.length} points readable from whisper`);
+});
+
+t.test('every variable query finds nodes', async (t) => {
+  for (const v of queryVariables(dash)) {
+    const nodes = await gw.find(substitute(v.query, sub(ALL)));
+    const re = v.regex ? new RegExp(v.regex.slice(1, v.regex.lastIndexOf('/'))) : undefined;
+    values[v.name] = nodes.map((n) => n.text).filter((x) => !re || re.test(x));
+    t.ok(values[v.name]!.length > 0, `${v.name}: ${values[v.name]!.slice(0, 6).join(', ')}${values[v.name]!.length > 6 ? ', …' : ''}`);
+  }
+  t.same(values.direction!.sort(), ['external', 'in', 'internal', 'out']);
+  t.same(values.network!.sort(), ['lan', 'servers']);
+  t.same(values.host!.sort(), Object.keys(truth.by_local_host).map((h) => h.replace(/\./g, '_').replace(/:/g, '-')).sort(), 'the capture\'s local hosts, without "other"');
+  t.same(values.exporter, ['127_0_0_1']);
+});
+
+t.test('every target returns non-null data with every variable at "All"', async (t) => {
+  t.ok(panels.length >= 20, `${panels.length} panels`);
+  for (const maxDataPoints of [300, 5]) {
+    for (const p of panels) {
+      const got = await renderPanel(p.targets, ALL, maxDataPoints);
+      for (const [refId, ss] of got) t.ok(nonNull(ss) > 0, `${p.title} ${refId} (maxDataPoints ${maxDataPoints}): ${ss.length} series, ${nonNull(ss)} points`);
+    }
+  }
+});
+
+t.test('each variable set to one of its values, and to two of them (glob braces)', async (t) => {
+  for (const name of ['direction', 'network', 'host', 'exporter']) {
+    const using = panels.filter((p) => p.targets.some((x) => x.target.includes(`$${name}`)));
+    t.ok(using.length > 0, `${name}: used by ${using.length} panels`);
+    let chosen: string | undefined;
+    for (const value of values[name]!.slice(0, 25)) {
+      const all = await Promise.all(using.map((p) => renderPanel(p.targets, { ...ALL, [name]: value })));
+      if (all.every((m) => [...m.values()].every((ss) => nonNull(ss) > 0))) {
+        chosen = value;
+        break;
+      }
+    }
+    t.ok(chosen !== undefined, `${name} = ${chosen}: every target returns data`);
+    if (values[name]!.length > 1) {
+      const two = values[name]!.slice(0, 2);
+      const all = await Promise.all(using.map((p) => renderPanel(p.targets, { ...ALL, [name]: two })));
+      t.ok(all.some((m) => [...m.values()].some((ss) => nonNull(ss) > 0)), `${name} = {${two.join(',')}}: data`);
+    }
+  }
+});
+
+t.test('the panels show the capture: bytes per direction, top receivers, networks', async (t) => {
+  const panel = (title: string) => panels.find((p) => p.title === title)!;
+  const sum = (s: RenderSeries) => s.datapoints.reduce((a, [v]) => a + (v ?? 0), 0);
+  // maxDataPoints 5: were graphite-web to consolidate, it would drop points; summarize leaves it nothing to do
+  const perDir = (await renderPanel(panel('Bytes over the range').targets, ALL, 5)).get('A')!;
+  t.same(Object.fromEntries(perDir.map((s) => [s.target, sum(s)])),
+    Object.fromEntries(Object.entries(truth.by_direction).map(([d, [b]]) => [d, b])), 'Bytes over the range = the truth per direction');
+  const top = (await renderPanel(allPanels(dash).filter((p) => p.title === 'Top receivers (in)' && p.type === 'table')
+    .map((p) => ({ title: p.title, targets: p.targets!.map((x) => ({ refId: String(x.refId), target: String(x.target) })) }))[0]!.targets, ALL, 5)).get('A')!;
+  const byIn = Object.entries(truth.by_local_host).sort((a, b) => b[1][0] - a[1][0]).slice(0, 10);
+  t.same(top.map((s) => [s.target, sum(s)]), byIn.map(([h, v]) => [h.replace(/\./g, '_'), v[0]]), 'the ten largest receivers with their bytes');
+  const nets = (await renderPanel(panel('Networks over the range').targets, ALL, 5)).get('A')!;
+  const want = (dir: 0 | 2) => Object.entries(truth.by_local_host).filter(([h]) => h.startsWith('10.1.1.')).reduce((a, [, v]) => a + v[dir], 0);
+  t.same(Object.fromEntries(nets.filter((s) => s.target.startsWith('servers.')).map((s) => [s.target, sum(s)])),
+    { 'servers.in': want(0), 'servers.out': want(2) }, 'group "servers" (10.1.1.0/24): Σ of its hosts');
+});
