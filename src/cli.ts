@@ -101,22 +101,59 @@ async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<Web
  * Alert definitions and the syslog transport. Alerts reach the sinks through the pipeline's fan-out,
  * which exists only once the pipeline does: `ref` is filled in right after. Throws ConfigError.
  */
-function buildAlerting(cfg: Config, metrics: Metrics, log: Logger, ref: { fanout?: FanOut }): Alerting {
+function buildAlerting(cfg: Config, metrics: Metrics, log: Logger, ref: { fanout?: FanOut }, groupNames = Object.keys(cfg.networks)): Alerting {
   return createAlerting(cfg, {
-    metrics, log, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
+    metrics, log, groupNames, intervalMs: cfg.interval,
     sinks: { writeAlert: (a) => ref.fanout?.writeAlert(a) },
   });
 }
 
+/**
+ * SIGHUP: reads the configuration again (same file, environment and options) and applies home
+ * networks, exporter allow-list, sinks and alerts without losing the open interval. A configuration
+ * that does not load is reported and the running one stays; so does one whose new sinks fail to start.
+ */
+function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServer | undefined, metrics: Metrics, log: Logger): () => Promise<void> {
+  const outcome = (result: string) => metrics.counter('config_reloads_total', 'Configuration reloads (SIGHUP) by result', { result }).inc();
+  let busy: Promise<void> = Promise.resolve();
+  const once = async () => {
+    let next: Config;
+    try {
+      next = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
+      alerting.check(next, [...new Set([...pipeline.classifier.groupNames, ...Object.keys(next.networks)])]);
+    } catch (err) {
+      outcome('invalid');
+      log.error({ err: (err as Error).message }, 'configuration not reloaded: the running one stays');
+      return;
+    }
+    try {
+      // `instance` names every series: it changes with a restart only, like the listeners
+      const sinks = createSinks({ ...next, instance: pipeline.cfg.instance }, { metrics, log });
+      if (web) sinks.push(web.sink());
+      const restart = await pipeline.reload(next, sinks);
+      await alerting.reload(next, next.shutdownTimeout);
+      outcome('ok');
+      log.info({ networks: next.networks, sinks: sinks.map((s) => s.name), alerts: alerting.definitions.length }, 'configuration reloaded');
+      if (restart.length) log.warn({ keys: restart }, 'changed keys that apply only after a restart');
+    } catch (err) {
+      outcome('failed');
+      log.error({ err: (err as Error).message }, 'configuration not reloaded: the running one stays');
+    }
+  };
+  // one reload at a time; a SIGHUP during a reload runs after it
+  return () => (busy = busy.then(once, once));
+}
+
 /** Runs until a signal; returns the exit status. */
-async function runLive(cfg: Config, log: Logger): Promise<number> {
+async function runLive(cli: Cli, cfg: Config, log: Logger): Promise<number> {
   const metrics = new Metrics();
   const ref: { fanout?: FanOut } = {};
-  const alerting = buildAlerting(cfg, metrics, log, ref);
+  const groupNames = Object.keys(cfg.networks); // shared by classifier and alerts, appended on reload
+  const alerting = buildAlerting(cfg, metrics, log, ref, groupNames);
   const sinks = createSinks(cfg, { metrics, log }); // before the web server: both may throw ConfigError
   const web = await startWeb(cfg, metrics, log);
   if (web) sinks.push(web.sink());
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer] });
+  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer], groupNames });
   ref.fanout = pipeline.fanout;
   await pipeline.start();
   web?.setReady();
@@ -141,13 +178,20 @@ async function runLive(cfg: Config, log: Logger): Promise<number> {
       timer.unref();
       web?.setReady(false);
       const started = Date.now();
-      pipeline.stop()
+      process.off('SIGHUP', onHup);
+      reloading.then(() => pipeline.stop())
         .then(() => alerting.stop(Math.max(0, cfg.shutdownTimeout - (Date.now() - started))))
         .then(() => web?.stop()).then(() => resolve(0), (err) => {
         log.error({ err: (err as Error).message }, 'error while stopping');
         resolve(1);
       }).finally(() => clearTimeout(timer));
     };
+    const reload = reloader(cli, pipeline, alerting, web, metrics, log);
+    let reloading = Promise.resolve();
+    const onHup = () => {
+      if (!stopping) reloading = reload();
+    };
+    process.on('SIGHUP', onHup);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
@@ -194,6 +238,6 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger(cfg.log.level);
-  return cli.command === 'replay' ? runReplay(cli, cfg, log) : runLive(cfg, log);
+  return cli.command === 'replay' ? runReplay(cli, cfg, log) : runLive(cli, cfg, log);
 }
 

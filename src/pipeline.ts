@@ -1,6 +1,6 @@
 // Wiring: datagrams -> decode dispatcher -> classify -> aggregate -> sinks. One Pipeline serves the
 // live collector (wall clock, UDP listeners, node-schedule boundaries) and replay (capture clock).
-import type { Config } from './config/load.js';
+import { RELOADABLE_KEYS, type Config } from './config/load.js';
 import { Aggregator, type AssignMode } from './aggregate/aggregator.js';
 import type { IntervalSummary } from './aggregate/summary.js';
 import { IntervalClock } from './aggregate/schedule.js';
@@ -47,7 +47,13 @@ export interface PipelineOptions {
   /** the registry sinks and observers were built with (default: a new one) */
   metrics?: Metrics;
   observers?: RecordObserver[];
+  /**
+   * Home-group names, in the order the groups of `cfg.networks` take; shared with the alert engine,
+   * appended to when a reload adds groups (default: a new list)
+   */
+  groupNames?: string[];
 }
+
 
 export class Pipeline {
   readonly metrics: Metrics;
@@ -56,7 +62,7 @@ export class Pipeline {
   readonly sampling: SamplingTable;
   readonly sflowCounters: SflowCounterStore;
   readonly dispatcher: Dispatcher;
-  readonly classifier: Classifier;
+  classifier: Classifier;
   readonly aggregator: Aggregator;
   readonly fanout: FanOut;
   private readonly log: Logger;
@@ -76,10 +82,13 @@ export class Pipeline {
   private savedVersion = 0;
   private lastSaveMs = 0;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** opts.mode === 'replay', read per record */
+  private readonly replayMode: boolean;
 
-  constructor(readonly cfg: Config, private readonly opts: PipelineOptions) {
+  constructor(public cfg: Config, private readonly opts: PipelineOptions) {
     this.log = opts.log ?? silentLogger;
     this.shiftPending = opts.shiftToNowMs !== undefined;
+    this.replayMode = opts.mode === 'replay';
     this.metrics = opts.metrics ?? new Metrics();
     this.observers = opts.observers ?? [];
     // Templates live on the transport's clock (when datagrams arrive), not on the flows' event time:
@@ -96,12 +105,6 @@ export class Pipeline {
     this.sflowCounters = new SflowCounterStore();
     const rl = new RateLimitedLog(this.log, arrivalNow);
     const reporter = (format: Format) => (err: DecodeError) => this.dispatcher.reportError(err, err.exporter, format);
-    let allow: ((e: string) => boolean) | undefined;
-    if (cfg.exporters.allow.length > 0) {
-      const table = new PrefixTable<boolean>();
-      for (const p of cfg.exporters.allow) table.insert(p, true);
-      allow = allowList(table);
-    }
     this.dispatcher = new Dispatcher({
       decoders: {
         [Format.NetflowV5]: new Netflow5Decoder({ report: reporter(Format.NetflowV5) }),
@@ -112,9 +115,9 @@ export class Pipeline {
       sampling: cfg.sampling,
       metrics: m,
       log: rl,
-      allow,
+      allow: allowList(cfg.exporters.allow),
     });
-    this.classifier = new Classifier(cfg.networks);
+    this.classifier = new Classifier(cfg.networks, opts.groupNames);
     this.fanout = new FanOut(opts.sinks, m, this.log);
     this.aggregator = new Aggregator({
       intervalMs: cfg.interval,
@@ -130,6 +133,25 @@ export class Pipeline {
     this.dispatcher.setHandler((rec) => this.onRecord(rec));
   }
 
+  /**
+   * Applies a reloaded configuration's home networks, exporter allow-list and sinks without closing
+   * an interval: groups keep their index and new ones are appended, so what the open intervals
+   * counted keeps its meaning, and the old sinks flush what they hold as they stop. Returns the
+   * changed keys that only a restart applies. Throws (changing nothing) if a new sink fails to start.
+   */
+  async reload(cfg: Config, sinks: Sink[]): Promise<string[]> {
+    await this.fanout.replace(sinks);
+    this.classifier = new Classifier(cfg.networks, this.classifier.groupNames as string[]);
+    this.aggregator.groupsChanged();
+    this.dispatcher.setAllow(allowList(cfg.exporters.allow));
+    const old = this.cfg as unknown as Record<string, unknown>, next = cfg as unknown as Record<string, unknown>;
+    const restart = Object.keys(next).filter((k) => !RELOADABLE_KEYS.includes(k) && JSON.stringify(old[k]) !== JSON.stringify(next[k]));
+    const merged = { ...old };
+    for (const k of RELOADABLE_KEYS) merged[k] = next[k];
+    this.cfg = merged as unknown as Config;
+    return restart;
+  }
+
   private onRecord(rec: FlowRecord): void {
     if (this.shiftPending) {
       this.shiftPending = false;
@@ -141,14 +163,16 @@ export class Pipeline {
       rec.endMs += this.shift;
     }
     // replay runs on event time: the newest flow end seen (exporters replaying old traffic send it late)
-    if (this.opts.mode === 'replay' && rec.endMs > this.nowMs) {
+    if (this.replayMode && rec.endMs > this.nowMs) {
       this.nowMs = rec.endMs;
       this.aggregator.setClock(rec.endMs);
     }
-    const dir = this.classifier.classify(rec);
-    const sg = this.classifier.srcGroup, dg = this.classifier.dstGroup;
+    const c = this.classifier;
+    const dir = c.classify(rec);
+    const sg = c.srcGroup, dg = c.dstGroup;
     this.aggregator.add(rec, dir, sg, dg, this.arrivalMs);
-    for (let i = 0; i < this.observers.length; i++) this.observers[i]!.onRecord(rec, dir, sg, dg, this.arrivalMs);
+    const obs = this.observers;
+    for (let i = 0; i < obs.length; i++) obs[i]!.onRecord(rec, dir, sg, dg, this.arrivalMs);
   }
 
   private advance(): void {
@@ -160,13 +184,14 @@ export class Pipeline {
   onDatagram(buf: Buffer, exporter: string, receivedMs: number): void {
     const t = receivedMs;
     if (t > this.arrivalMs) this.arrivalMs = t;
-    if (this.opts.mode === 'live') {
+    const replay = this.replayMode;
+    if (!replay) {
       this.nowMs = t;
       this.aggregator.setClock(t);
     }
     this.dispatcher.handle(buf, exporter, t);
-    if (this.stateFile && this.stateVersion() !== this.savedVersion) this.persistSoon();
-    if (this.opts.mode === 'replay') {
+    if (!replay && this.stateFile && this.stateVersion() !== this.savedVersion) this.persistSoon();
+    if (replay) {
       this.advance();
       if (t - this.lastSweepMs >= 1000) {
         this.lastSweepMs = t;
@@ -304,7 +329,10 @@ export class Pipeline {
 }
 
 /** Exporter allow-list check from address text, memoized (bounded) since it runs per datagram. */
-function allowList(table: PrefixTable<boolean>, max = 10_000): (addr: string) => boolean {
+function allowList(prefixes: readonly string[], max = 10_000): ((addr: string) => boolean) | undefined {
+  if (prefixes.length === 0) return undefined;
+  const table = new PrefixTable<boolean>();
+  for (const p of prefixes) table.insert(p, true);
   const memo = new Map<string, boolean>();
   return (addr: string) => {
     let ok = memo.get(addr);

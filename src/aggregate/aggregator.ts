@@ -6,7 +6,7 @@
 // to the current one and counted as late — nothing is dropped.
 import type { FlowRecord } from '../flow/record.js';
 import type { IntervalSummary } from './summary.js';
-import { Window, type WindowLimits } from './window.js';
+import { portKey, Window, type WindowLimits } from './window.js';
 
 export type AssignMode = 'spread' | 'end' | 'arrival';
 
@@ -32,6 +32,9 @@ export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
   groupNames: ['home'],
 };
 
+const RING = 64;
+const SPREAD = 0, END = 1, ARRIVAL = 2;
+
 export type SummaryHandler = (s: IntervalSummary) => void;
 /** Collector counters for the period a summary closes (filled by the pipeline). */
 export type StatsProvider = () => Record<string, number>;
@@ -39,11 +42,22 @@ export type StatsProvider = () => Record<string, number>;
 export class Aggregator {
   readonly cfg: AggregatorConfig;
   private readonly windows = new Map<number, Window>();
+  /** open windows by k mod RING: a spread record visits several, an array index is cheaper than a Map */
+  private readonly ring: (Window | undefined)[] = new Array<Window | undefined>(RING).fill(undefined);
   /** next interval index to emit; undefined until the first record or start() */
   private nextK: number | undefined;
   /** once start() ran or a summary was emitted, intervals before nextK are closed for good */
   private committed = false;
   private nowMs = 0;
+  /** index of the interval containing nowMs, kept with it so add() does not divide for it */
+  private curK = 0;
+  /** the window add() used last (records of a datagram mostly share one); cleared when windows close */
+  private lastK = NaN;
+  private lastW: Window | undefined;
+  // the configuration the per-record path reads, as plain numbers
+  private readonly I: number;
+  private readonly hold: number;
+  private readonly mode: number;
   /** totals for tests and self-metrics */
   lateTotal = 0;
   emitted = 0;
@@ -54,11 +68,15 @@ export class Aggregator {
     if (!(this.cfg.intervalMs >= 1000) || this.cfg.intervalMs % 1000 !== 0) {
       throw new Error(`interval must be a whole number of seconds, got ${this.cfg.intervalMs} ms`);
     }
+    this.I = this.cfg.intervalMs;
+    this.hold = this.cfg.holdMs;
+    this.mode = this.cfg.assign === 'arrival' ? ARRIVAL : this.cfg.assign === 'end' ? END : SPREAD;
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
   start(nowMs: number): void {
     this.nowMs = nowMs;
+    this.curK = this.indexOf(nowMs);
     if (this.nextK === undefined) this.nextK = Math.floor(nowMs / this.cfg.intervalMs);
     this.committed = true;
   }
@@ -69,22 +87,25 @@ export class Aggregator {
   }
 
   private isClosed(k: number): boolean {
-    return (k + 1) * this.cfg.intervalMs + this.cfg.holdMs <= this.nowMs;
+    return (k + 1) * this.I + this.hold <= this.nowMs;
   }
 
   private window(k: number): Window {
-    let w = this.windows.get(k);
+    let w = this.ring[k & (RING - 1)];
+    if (w !== undefined && w.k === k) return w;
+    w = this.windows.get(k);
     if (w === undefined) {
       w = new Window(k, this.cfg.groupNames.length, this.cfg);
       this.windows.set(k, w);
       if (this.nextK === undefined || k < this.nextK) this.nextK = k; // only reached while uncommitted
     }
+    this.ring[k & (RING - 1)] = w;
     return w;
   }
 
   /** Target window for a portion at interval k: itself if open, else the current one (late). */
   private target(k: number): Window {
-    const cur = this.indexOf(this.nowMs);
+    const cur = this.curK;
     // future beyond the current interval (exporter clock ahead): clamp to current, keeps windows bounded
     if (k > cur) k = cur;
     if (this.isClosed(k) || (this.committed && k < this.nextK!)) {
@@ -93,7 +114,11 @@ export class Aggregator {
       this.lateTotal++;
       return w;
     }
-    return this.window(k);
+    if (k === this.lastK) return this.lastW!;
+    const w = this.window(k);
+    this.lastK = k;
+    this.lastW = w;
+    return w;
   }
 
   /**
@@ -103,25 +128,25 @@ export class Aggregator {
   add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
     const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
     const B = rec.bytes * r, P = rec.packets * r, F = r;
-    const I = this.cfg.intervalMs;
+    const I = this.I;
     let s = rec.startMs, e = rec.endMs;
-    if (this.cfg.assign === 'arrival') s = e = arrivalMs;
-    else if (this.cfg.assign === 'end' || !(e > s)) s = e;
-    const ks = this.indexOf(s);
+    if (this.mode === ARRIVAL) s = e = arrivalMs;
+    else if (this.mode === END || !(e > s)) s = e;
+    const ks = Math.floor(s / I);
     // an end exactly on a boundary belongs to the interval before it
     const ke = e > s ? Math.ceil(e / I) - 1 : ks;
     if (ke <= ks) {
-      this.target(ks).add(rec, direction, srcGroup, dstGroup, B, P, F, true);
+      this.target(ks).add(rec, direction, srcGroup, dstGroup, B, P, F, true, portKey(rec));
       return;
     }
     // even spread with cumulative rounding: the portions add up to B and P exactly
-    const D = e - s;
+    const D = e - s, pk = portKey(rec);
     let prevB = 0, prevP = 0;
     for (let k = ks; k <= ke; k++) {
       const cum = Math.min(e, (k + 1) * I) - s;
       const cb = k === ke ? B : Math.round((B * cum) / D);
       const cp = k === ke ? P : Math.round((P * cum) / D);
-      this.target(k).add(rec, direction, srcGroup, dstGroup, cb - prevB, cp - prevP, F, k === ke);
+      this.target(k).add(rec, direction, srcGroup, dstGroup, cb - prevB, cp - prevP, F, k === ke, pk);
       prevB = cb;
       prevP = cp;
     }
@@ -129,7 +154,10 @@ export class Aggregator {
 
   /** Moves the clock forward without emitting (emission happens in advance()). */
   setClock(nowMs: number): void {
-    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    if (nowMs > this.nowMs) {
+      this.nowMs = nowMs;
+      this.curK = this.indexOf(nowMs);
+    }
   }
 
   get clock(): number {
@@ -138,7 +166,7 @@ export class Aggregator {
 
   /** Moves the clock forward and emits every interval that has closed, in order, empty ones included. */
   advance(nowMs: number): void {
-    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    this.setClock(nowMs);
     while (this.nextK !== undefined && this.isClosed(this.nextK)) this.emit(this.nextK);
   }
 
@@ -154,6 +182,12 @@ export class Aggregator {
     while (this.nextK <= last) this.emit(this.nextK);
   }
 
+  /** The group list (cfg.groupNames, shared with the classifier) grew: open windows make room. */
+  groupsChanged(): void {
+    const n = this.cfg.groupNames.length;
+    for (const w of this.windows.values()) w.growGroups(n);
+  }
+
   /** Number of intervals currently open (for self-metrics and memory checks). */
   get openWindows(): number {
     return this.windows.size;
@@ -162,6 +196,11 @@ export class Aggregator {
   private emit(k: number): void {
     const w = this.windows.get(k) ?? new Window(k, this.cfg.groupNames.length, this.cfg);
     this.windows.delete(k);
+    if (this.ring[k & (RING - 1)] === w) this.ring[k & (RING - 1)] = undefined;
+    if (k === this.lastK) {
+      this.lastK = NaN;
+      this.lastW = undefined;
+    }
     this.nextK = k + 1;
     this.committed = true;
     const summary = w.summarize(this.cfg.intervalMs, this.cfg.topHosts, this.cfg.topPorts,

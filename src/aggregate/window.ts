@@ -1,8 +1,9 @@
-// One interval's accumulators. Counters are flat Float64Arrays indexed by direction*3 + metric so the
-// per-record path is arithmetic and one Map lookup per table; strings are built only in summarize().
+// One interval's accumulators. Counters are flat Float64Arrays indexed by direction*3 + metric and the
+// host and port tables are integer-keyed hashes on typed arrays, so the per-record path is arithmetic
+// and probes, with no allocation; strings are built only in summarize().
 import { IpVersion, ipv4ToString, ipv6ToString, type FlowRecord } from '../flow/record.js';
 import {
-  DIRECTIONS, protocolName, servicePort,
+  DIRECTIONS, protocolName,
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
@@ -21,17 +22,136 @@ export interface WindowLimits {
   perExporter: boolean;
 }
 
-class HostEntry {
-  readonly v = new Float64Array(6);
-  constructor(readonly group: number) {}
+/**
+ * Open-addressing hash of integer keys (one int32, or four for an IPv6 address) to dense entries of
+ * `stride` doubles, on typed arrays: no object per entry and no string keys, so the per-record path is
+ * a multiply, a probe or two and arithmetic. A one-word key sits in its slot beside the entry index, so
+ * a probe touches one cache line. Entries are never removed (a window lives one interval); at most
+ * `max` are created, after which find() returns -1 and the caller counts an overflow.
+ */
+export class KeyTable {
+  size = 0;
+  /** per entry: its key words */
+  keys: Int32Array;
+  /** per entry: `stride` accumulators */
+  vals: Float64Array;
+  /** per entry: the home group (hosts) */
+  tags: Int32Array;
+  /** per slot: [key, entry index + 1] for one-word keys, [entry index + 1] for four; 0 = empty */
+  private slots: Int32Array;
+  private bits: number;
+  private cap: number;
+
+  constructor(readonly width: 1 | 4, readonly stride: number, readonly max: number, initialBits = 10) {
+    this.bits = initialBits;
+    this.slots = new Int32Array((width === 1 ? 2 : 1) << initialBits);
+    this.cap = Math.min(max, 1 << (initialBits - 1));
+    this.keys = new Int32Array(this.cap * width);
+    this.vals = new Float64Array(this.cap * stride);
+    this.tags = new Int32Array(this.cap);
+  }
+
+  /** Entry of a one-word key, created (with `tag`) when absent and `create`; else -1. */
+  find1(k: number, tag: number, create: boolean): number {
+    const slots = this.slots, mask = (1 << this.bits) - 1;
+    let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[2 * i + 1]!;
+      if (e === 0) break;
+      if (slots[2 * i] === k) return e - 1;
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(tag);
+    this.keys[e] = k;
+    slots[2 * i] = k;
+    slots[2 * i + 1] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
+  /** Entry of a four-word key (IPv6 address), as find1. */
+  find4(a: number, b: number, c: number, d: number, tag: number, create: boolean): number {
+    const slots = this.slots, keys = this.keys, mask = slots.length - 1;
+    let i = hash4(a, b, c, d) >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[i]!;
+      if (e === 0) break;
+      const at = (e - 1) * 4;
+      if (keys[at] === a && keys[at + 1] === b && keys[at + 2] === c && keys[at + 3] === d) return e - 1;
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(tag), at = e * 4;
+    this.keys[at] = a; this.keys[at + 1] = b; this.keys[at + 2] = c; this.keys[at + 3] = d;
+    slots[i] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
+  private add(tag: number): number {
+    if (this.size === this.cap) this.growEntries();
+    this.tags[this.size] = tag;
+    return this.size++;
+  }
+
+  /** Keeps the load at or below one half. */
+  private checkLoad(): void {
+    if (this.size * 2 > 1 << this.bits) this.rehash();
+  }
+
+  private growEntries(): void {
+    const cap = Math.min(this.max, this.cap * 2), w = this.width, st = this.stride;
+    const keys = new Int32Array(cap * w), vals = new Float64Array(cap * st), tags = new Int32Array(cap);
+    keys.set(this.keys);
+    vals.set(this.vals);
+    tags.set(this.tags);
+    this.keys = keys; this.vals = vals; this.tags = tags; this.cap = cap;
+  }
+
+  private rehash(): void {
+    this.bits++;
+    const one = this.width === 1, n = 1 << this.bits, mask = n - 1, keys = this.keys;
+    const slots = new Int32Array(one ? 2 * n : n);
+    for (let e = 0; e < this.size; e++) {
+      if (one) {
+        const k = keys[e]!;
+        let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
+        while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+        slots[2 * i] = k;
+        slots[2 * i + 1] = e + 1;
+      } else {
+        const at = e * 4;
+        let i = hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) >>> (32 - this.bits);
+        while (slots[i] !== 0) i = (i + 1) & mask;
+        slots[i] = e + 1;
+      }
+    }
+    this.slots = slots;
+  }
 }
 
-class PortEntry {
-  readonly v = new Float64Array(12);
+function hash4(a: number, b: number, c: number, d: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
 }
 
-class ExporterEntry {
-  readonly v = new Float64Array(4); // bytes, packets, flows, records
+/** A big-endian 32-bit word of an IPv6 address, as a signed int32 key word. */
+function word(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+/** The port table key of a record: (protocol << 16) | service port. */
+export function portKey(rec: FlowRecord): number {
+  const proto = rec.protocol & 255;
+  return (proto << 16) | service(proto, rec.srcPort, rec.dstPort);
+}
+
+/** The service port (summary.ts servicePort, inlined for the per-record path; same rule). */
+function service(protocol: number, src: number, dst: number): number {
+  if (protocol !== 6 && protocol !== 17 && protocol !== 132 && protocol !== 33 && protocol !== 136) return 0;
+  if (src === 0) return dst;
+  if (dst === 0) return src;
+  return src < dst ? src : dst;
 }
 
 function add3(a: Float64Array, at: number, b: number, p: number, f: number): void {
@@ -47,42 +167,68 @@ function totals(a: Float64Array, at: number): Totals {
 export class Window {
   readonly dir = new Float64Array(12);
   readonly proto = new Float64Array(256 * 12);
-  readonly groups: Float64Array;
-  readonly hosts4 = new Map<number, HostEntry>();
-  readonly hosts6 = new Map<string, HostEntry>();
+  /** per home group: received then sent triples; grows when a reload adds groups */
+  groups: Float64Array;
+  /** local hosts: IPv4 keyed by the address as int32, IPv6 by its four words; tag = home group */
+  readonly hosts4: KeyTable;
+  readonly hosts6: KeyTable;
   readonly hostOther = new Float64Array(6);
-  readonly ports = new Map<number, PortEntry>();
+  /** key (protocol << 16) | service port */
+  readonly ports: KeyTable;
   readonly portOther = new Float64Array(12);
-  readonly exporters = new Map<string, ExporterEntry>();
+  /** exporter -> bytes, packets, flows, records */
+  readonly exporters = new Map<string, Float64Array>();
+  /** the last exporter looked up: records of one datagram share the exporter string */
+  private lastExporter = '';
+  private lastEntry: Float64Array | undefined;
   records = 0;
   late = 0;
   hostOverflow = 0;
   portOverflow = 0;
   exporterOverflow = 0;
 
-  constructor(readonly k: number, groupCount: number, private readonly limits: WindowLimits) {
+  private readonly perExporter: boolean;
+  private readonly maxHosts: number;
+  private readonly maxExporters: number;
+
+  constructor(readonly k: number, groupCount: number, limits: WindowLimits) {
+    this.perExporter = limits.perExporter;
+    this.maxHosts = limits.maxHosts;
+    this.maxExporters = limits.maxExporters;
     this.groups = new Float64Array(Math.max(groupCount, 1) * 6);
+    this.hosts4 = new KeyTable(1, 6, limits.maxHosts);
+    this.hosts6 = new KeyTable(4, 6, limits.maxHosts, 6);
+    this.ports = new KeyTable(1, 12, limits.maxPorts, 8);
+  }
+
+  /** Makes room for `count` groups (a reload appended some); what is counted stays. */
+  growGroups(count: number): void {
+    if (count * 6 <= this.groups.length) return;
+    const g = new Float64Array(count * 6);
+    g.set(this.groups);
+    this.groups = g;
   }
 
   /**
    * Adds one portion (already renormalized by the sampling rate) of a record. `isLast` marks the
-   * portion that counts the record itself, so `records` counts each record once.
+   * portion that counts the record itself, so `records` counts each record once. `portKey` is
+   * portKey(rec), computed once per record by the caller (a spread record has several portions).
    */
   add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
-    b: number, p: number, f: number, isLast: boolean): void {
+    b: number, p: number, f: number, isLast: boolean, portKey: number): void {
     const d3 = direction * 3;
-    add3(this.dir, d3, b, p, f);
-    add3(this.proto, (rec.protocol & 255) * 12 + d3, b, p, f);
+    const dir = this.dir;
+    dir[d3] += b; dir[d3 + 1] += p; dir[d3 + 2] += f;
+    const pa = (portKey >>> 16) * 12 + d3, pr = this.proto;
+    pr[pa] += b; pr[pa + 1] += p; pr[pa + 2] += f;
     if (isLast) this.records++;
 
-    const pkey = ((rec.protocol & 255) << 16) | servicePort(rec.protocol, rec.srcPort, rec.dstPort);
-    let pe = this.ports.get(pkey);
-    if (pe === undefined && this.ports.size < this.limits.maxPorts) {
-      pe = new PortEntry();
-      this.ports.set(pkey, pe);
-    }
-    if (pe !== undefined) add3(pe.v, d3, b, p, f);
-    else {
+    const ports = this.ports;
+    const pe = ports.find1(portKey, 0, true);
+    if (pe >= 0) {
+      const v = ports.vals, at = pe * 12 + d3;
+      v[at] += b; v[at + 1] += p; v[at + 2] += f;
+    } else {
       add3(this.portOther, d3, b, p, f);
       if (isLast) this.portOverflow++;
     }
@@ -96,40 +242,41 @@ export class Window {
       if (dstGroup >= 0) add3(this.groups, dstGroup * 6 + H_IN, b, p, f);
     }
 
-    if (this.limits.perExporter) {
-      let ee = this.exporters.get(rec.exporter);
-      if (ee === undefined && this.exporters.size < this.limits.maxExporters) {
-        ee = new ExporterEntry();
-        this.exporters.set(rec.exporter, ee);
+    if (this.perExporter) {
+      let ee = this.lastEntry;
+      if (rec.exporter !== this.lastExporter || ee === undefined) {
+        ee = this.exporters.get(rec.exporter);
+        if (ee === undefined && this.exporters.size < this.maxExporters) {
+          ee = new Float64Array(4);
+          this.exporters.set(rec.exporter, ee);
+        }
+        this.lastExporter = rec.exporter;
+        this.lastEntry = ee;
       }
       if (ee !== undefined) {
-        add3(ee.v, 0, b, p, f);
-        if (isLast) ee.v[3]!++;
+        ee[0] += b; ee[1] += p; ee[2] += f;
+        if (isLast) ee[3]++;
       } else if (isLast) this.exporterOverflow++;
     }
   }
 
   private addHost(rec: FlowRecord, src: boolean, group: number, at: number,
     b: number, p: number, f: number, isLast: boolean): void {
-    let he: HostEntry | undefined;
-    const full = this.hosts4.size + this.hosts6.size >= this.limits.maxHosts;
+    const h4 = this.hosts4, h6 = this.hosts6;
+    const room = h4.size + h6.size < this.maxHosts;
+    let t: KeyTable, e: number;
     if (rec.ipVersion === IpVersion.V6) {
-      const key = (src ? rec.src6 : rec.dst6).toString('hex');
-      he = this.hosts6.get(key);
-      if (he === undefined && !full) {
-        he = new HostEntry(group);
-        this.hosts6.set(key, he);
-      }
+      const a = src ? rec.src6 : rec.dst6;
+      t = h6;
+      e = h6.find4(word(a, 0), word(a, 4), word(a, 8), word(a, 12), group, room);
     } else {
-      const key = src ? rec.src4 : rec.dst4;
-      he = this.hosts4.get(key);
-      if (he === undefined && !full) {
-        he = new HostEntry(group);
-        this.hosts4.set(key, he);
-      }
+      t = h4;
+      e = h4.find1((src ? rec.src4 : rec.dst4) | 0, group, room);
     }
-    if (he !== undefined) add3(he.v, at, b, p, f);
-    else {
+    if (e >= 0) {
+      const v = t.vals, o = e * 6 + at;
+      v[o] += b; v[o + 1] += p; v[o + 2] += f;
+    } else {
       add3(this.hostOther, at, b, p, f);
       if (isLast) this.hostOverflow++;
     }
@@ -146,17 +293,26 @@ export class Window {
     });
 
     // hosts: top N receivers and top N senders, the rest into hostsOther
-    const hostList: { host: string; e: HostEntry }[] = [];
-    for (const [k, e] of this.hosts4) hostList.push({ host: ipv4ToString(k), e });
-    for (const [k, e] of this.hosts6) hostList.push({ host: ipv6ToString(Buffer.from(k, 'hex')), e });
+    const hostList: { host: string; group: number; v: Float64Array }[] = [];
+    const h4 = this.hosts4, h6 = this.hosts6, a6 = new Uint8Array(16);
+    for (let e = 0; e < h4.size; e++) {
+      hostList.push({ host: ipv4ToString(h4.keys[e]! >>> 0), group: h4.tags[e]!, v: h4.vals.subarray(e * 6, e * 6 + 6) });
+    }
+    for (let e = 0; e < h6.size; e++) {
+      for (let w = 0; w < 4; w++) {
+        const x = h6.keys[e * 4 + w]!;
+        a6[w * 4] = x >>> 24; a6[w * 4 + 1] = (x >>> 16) & 255; a6[w * 4 + 2] = (x >>> 8) & 255; a6[w * 4 + 3] = x & 255;
+      }
+      hostList.push({ host: ipv6ToString(a6), group: h6.tags[e]!, v: h6.vals.subarray(e * 6, e * 6 + 6) });
+    }
     const hosts: HostRow[] = [];
     const hostsOther = { in: totals(this.hostOther, H_IN), out: totals(this.hostOther, H_OUT) };
     for (const [direction, at] of [['in', H_IN], ['out', H_OUT]] as [HostDirection, number][]) {
-      const rows = hostList.filter((h) => h.e.v[at + BYTES]! > 0 || h.e.v[at + PKTS]! > 0 || h.e.v[at + FLOWS]! > 0)
-        .sort((a, b) => b.e.v[at + BYTES]! - a.e.v[at + BYTES]! || (a.host < b.host ? -1 : 1));
+      const rows = hostList.filter((h) => h.v[at + BYTES]! > 0 || h.v[at + PKTS]! > 0 || h.v[at + FLOWS]! > 0)
+        .sort((a, b) => b.v[at + BYTES]! - a.v[at + BYTES]! || (a.host < b.host ? -1 : 1));
       rows.forEach((h, i) => {
-        const t = totals(h.e.v, at);
-        if (i < topHosts) hosts.push({ host: h.host, group: groupNames[h.e.group] ?? '', direction, ...t });
+        const t = totals(h.v, at);
+        if (i < topHosts) hosts.push({ host: h.host, group: groupNames[h.group] ?? '', direction, ...t });
         else addTotals(hostsOther[direction], t);
       });
     }
@@ -166,9 +322,11 @@ export class Window {
     DIRECTIONS.forEach((direction, d) => {
       portsOther[direction] = totals(this.portOther, d * 3);
       const rows: PortRow[] = [];
-      for (const [k, e] of this.ports) {
-        if (e.v[d * 3 + BYTES] === 0 && e.v[d * 3 + PKTS] === 0 && e.v[d * 3 + FLOWS] === 0) continue;
-        rows.push({ protocol: protocolName(k >>> 16), port: k & 0xffff, direction, ...totals(e.v, d * 3) });
+      const pt = this.ports, v = pt.vals;
+      for (let e = 0; e < pt.size; e++) {
+        const at = e * 12 + d * 3, k = pt.keys[e]!;
+        if (v[at + BYTES] === 0 && v[at + PKTS] === 0 && v[at + FLOWS] === 0) continue;
+        rows.push({ protocol: protocolName(k >>> 16), port: k & 0xffff, direction, ...totals(v, at) });
       }
       rows.sort((a, b) => b.bytes - a.bytes || a.protocol.localeCompare(b.protocol) || a.port - b.port);
       rows.forEach((r, i) => (i < topPorts ? ports.push(r) : addTotals(portsOther[direction], r)));
@@ -194,7 +352,7 @@ export class Window {
 
     const exporters: ExporterRow[] = [];
     for (const [exporter, e] of this.exporters) {
-      exporters.push({ exporter, ...totals(e.v, 0), records: e.v[3]! });
+      exporters.push({ exporter, ...totals(e, 0), records: e[3]! });
     }
     exporters.sort((a, b) => b.bytes - a.bytes || (a.exporter < b.exporter ? -1 : 1));
 

@@ -73,7 +73,7 @@ export interface EngineOptions {
 }
 
 export class AlertEngine implements RecordObserver {
-  readonly defs: Compiled[];
+  defs: Compiled[];
   private readonly I: number;
   private readonly now: () => number;
   /** open interval index; -1 until the clock is first known */
@@ -83,19 +83,33 @@ export class AlertEngine implements RecordObserver {
   private lastArrivalMs = 0;
   private tokens: number;
   private refillMs: number;
-  private readonly maxCatchUp: number;
+  private maxCatchUp = 1;
 
   constructor(private readonly opts: EngineOptions) {
     this.I = opts.intervalMs;
     this.now = opts.now ?? Date.now;
     this.tokens = opts.rateLimit;
     this.refillMs = this.now();
-    this.defs = opts.definitions.map((d) => {
+    this.defs = [];
+    this.setDefinitions(opts.definitions);
+  }
+
+  /**
+   * Installs definitions (at start and on a configuration reload). A definition whose text is
+   * unchanged keeps its compiled state: the open interval's sums, thresholds in progress, raised
+   * alerts; a changed or new one starts empty. Group indices are stable across reloads (the
+   * classifier appends new groups), so filters compile against the current list.
+   */
+  setDefinitions(definitions: FlowDefinition[]): void {
+    const old = new Map(this.defs.map((c) => [c.def.name, c]));
+    this.defs = definitions.map((d) => {
+      const prev = old.get(d.name);
+      if (prev !== undefined && JSON.stringify(prev.def) === JSON.stringify(d)) return prev;
       const ast = d.filter.trim() ? parseFilter(d.filter) : null;
-      return new Compiled(d, ast ? compileFilter(ast, opts.groupNames) : null, opts.metrics);
+      return new Compiled(d, ast ? compileFilter(ast, this.opts.groupNames) : null, this.opts.metrics);
     });
     // an interval gap longer than every window and `for` leaves every state at a steady zero
-    this.maxCatchUp = 1 + Math.max(0, ...opts.definitions.map((d) => (d.threshold ? d.threshold.window + d.threshold.for : 0)));
+    this.maxCatchUp = 1 + Math.max(0, ...definitions.map((d) => (d.threshold ? d.threshold.window + d.threshold.for : 0)));
   }
 
   onRecord(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
@@ -308,25 +322,20 @@ export interface Alerting {
   definitions: FlowDefinition[];
   /** Sends what is queued (bounded by `timeoutMs`) and closes the syslog connection. */
   stop(timeoutMs?: number): Promise<void>;
+  /** Throws ConfigError if `cfg.alerts` would not load against these group names; changes nothing. */
+  check(cfg: Pick<Config, 'alerts'>, groupNames: readonly string[]): void;
+  /**
+   * Applies `cfg.alerts` (a configuration reload; check() it first): unchanged definitions keep their
+   * state, a changed syslog destination gets a new sender and the old one is drained and closed.
+   */
+  reload(cfg: Pick<Config, 'alerts'>, timeoutMs?: number): Promise<void>;
 }
 
 /** Builds the engine and the syslog sender from the configuration; throws ConfigError on bad definitions. */
 export function createAlerting(cfg: Pick<Config, 'alerts'>, deps: AlertingDeps): Alerting {
-  const a = cfg.alerts;
-  const definitions = a.enabled ? [...a.flows, ...shortcutDefinitions(a.hosts, a.groups)] : [];
-  const names = new Set<string>();
-  definitions.forEach((d, i) => {
-    const where = i < a.flows.length ? `alerts.flows[${i}]` : 'alerts.hosts/alerts.groups';
-    if (names.has(d.name)) throw new ConfigError(`${where}.name`, `config: ${where}.name = ${JSON.stringify(d.name)}: expected a name not used by another definition (shortcuts are named like hosts-in-bps)`);
-    names.add(d.name);
-    try {
-      if (d.filter.trim()) compileFilter(parseFilter(d.filter), deps.groupNames);
-    } catch (e) {
-      if (!(e instanceof UnknownGroupError)) throw e;
-      throw new ConfigError(`${where}.filter`, `config: ${where}.filter = ${JSON.stringify(d.filter)}: expected a filter expression (${e.message}; groups: ${deps.groupNames.join(', ')})`);
-    }
-  });
-  const sender = a.enabled && a.syslog.host ? new SyslogSender(a.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
+  let a = cfg.alerts;
+  const definitions = checkedDefinitions(a, deps.groupNames);
+  let sender = a.enabled && a.syslog.host ? new SyslogSender(a.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
   const sinks = deps.sinks;
   const observer = new AlertEngine({
     definitions, groupNames: deps.groupNames, intervalMs: deps.intervalMs, rateLimit: a.rateLimit,
@@ -341,5 +350,42 @@ export function createAlerting(cfg: Pick<Config, 'alerts'>, deps: AlertingDeps):
       sender?.send(alert);
     },
   });
-  return { observer, sender, definitions, stop: async (timeoutMs = 5000) => { await sender?.stop(timeoutMs); } };
+  const alerting: Alerting = {
+    observer, sender, definitions,
+    stop: async (timeoutMs = 5000) => { await sender?.stop(timeoutMs); },
+    check: (next, groupNames) => { checkedDefinitions(next.alerts, groupNames); },
+    reload: async (next, timeoutMs = 5000) => {
+      const defs = checkedDefinitions(next.alerts, deps.groupNames);
+      observer.setDefinitions(defs);
+      alerting.definitions = defs;
+      const b = next.alerts;
+      const same = JSON.stringify(b.syslog) === JSON.stringify(a.syslog) && b.enabled === a.enabled;
+      a = b;
+      if (same) return;
+      // a new destination: queued alerts still go to the old one, which is drained and closed
+      const old = sender;
+      sender = b.enabled && b.syslog.host ? new SyslogSender(b.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
+      alerting.sender = sender;
+      await old?.stop(timeoutMs);
+    },
+  };
+  return alerting;
+}
+
+/** The definitions of `alerts`, validated (unique names, filters naming known groups); throws ConfigError. */
+function checkedDefinitions(a: Config['alerts'], groupNames: readonly string[]): FlowDefinition[] {
+  const definitions = a.enabled ? [...a.flows, ...shortcutDefinitions(a.hosts, a.groups)] : [];
+  const names = new Set<string>();
+  definitions.forEach((d, i) => {
+    const where = i < a.flows.length ? `alerts.flows[${i}]` : 'alerts.hosts/alerts.groups';
+    if (names.has(d.name)) throw new ConfigError(`${where}.name`, `config: ${where}.name = ${JSON.stringify(d.name)}: expected a name not used by another definition (shortcuts are named like hosts-in-bps)`);
+    names.add(d.name);
+    try {
+      if (d.filter.trim()) compileFilter(parseFilter(d.filter), groupNames);
+    } catch (e) {
+      if (!(e instanceof UnknownGroupError)) throw e;
+      throw new ConfigError(`${where}.filter`, `config: ${where}.filter = ${JSON.stringify(d.filter)}: expected a filter expression (${e.message}; groups: ${groupNames.join(', ')})`);
+    }
+  });
+  return definitions;
 }

@@ -18,34 +18,48 @@ export const DIRECTION_NAMES: readonly string[] = ['in', 'out', 'internal', 'ext
 export type NetworkGroups = Readonly<Record<string, readonly string[]>>;
 
 export class Classifier {
-  /** Group names in configuration order; srcGroup/dstGroup index into it. */
+  /**
+   * Group names; srcGroup/dstGroup index into it. Configuration order, unless the classifier was built
+   * on a previous one's list (a reload): then names keep their index and new ones are appended, so
+   * counters of the open interval and compiled alert filters stay valid.
+   */
   readonly groupNames: readonly string[];
   /** Group of the last classified record's source / destination, -1 when outside every group. */
   srcGroup = -1;
   dstGroup = -1;
   private readonly table = new PrefixTable<number>();
+  /** group by the table's match reference (ref4/ref6): index 0 = no match = -1 */
+  private readonly groupOf: Int32Array;
 
-  /** Each prefix maps to its group; a host belongs to the group of its longest matching prefix. */
-  constructor(networks: NetworkGroups) {
-    this.groupNames = Object.keys(networks);
-    for (let g = 0; g < this.groupNames.length; g++) {
-      for (const p of networks[this.groupNames[g]!]!) this.table.insert(p, g);
+  /**
+   * Each prefix maps to its group; a host belongs to the group of its longest matching prefix.
+   * `registry` (appended to in place) is the group list of the classifier this one replaces.
+   */
+  constructor(networks: NetworkGroups, registry: string[] = []) {
+    this.groupNames = registry;
+    const refs = [-1];
+    for (const name of Object.keys(networks)) {
+      let g = registry.indexOf(name);
+      if (g < 0) g = registry.push(name) - 1;
+      for (const p of networks[name]!) {
+        this.table.insert(p, g);
+        refs.push(g); // the insert's reference is its position
+      }
     }
+    this.groupOf = Int32Array.from(refs);
   }
 
   classify(rec: FlowRecord): Direction {
-    let s: number | undefined;
-    let d: number | undefined;
+    let sg = -1, dg = -1;
+    const t = this.table, groupOf = this.groupOf;
     if (rec.ipVersion === IpVersion.V4) {
-      s = this.table.lookup4(rec.src4);
-      d = this.table.lookup4(rec.dst4);
+      sg = groupOf[t.ref4(rec.src4)]!;
+      dg = groupOf[t.ref4(rec.dst4)]!;
     } else if (rec.ipVersion === IpVersion.V6) {
-      s = this.table.lookup6(rec.src6);
-      d = this.table.lookup6(rec.dst6);
+      sg = groupOf[t.ref6(rec.src6)]!;
+      dg = groupOf[t.ref6(rec.dst6)]!;
     }
     // A record without addresses (ipVersion 0) finds nothing and is external.
-    const sg = s === undefined ? -1 : s;
-    const dg = d === undefined ? -1 : d;
     this.srcGroup = sg;
     this.dstGroup = dg;
     if (sg >= 0) return dg >= 0 ? Direction.Internal : Direction.Out;

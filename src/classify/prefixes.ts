@@ -156,8 +156,18 @@ export class PrefixTable<T> {
     this.t6.insert(addr, len, this.values.length);
   }
 
-  /** Longest match for an unsigned 32-bit IPv4 address. Unrolled: four strides, no allocation. */
+  /** Longest match for an unsigned 32-bit IPv4 address. */
   lookup4(addr: number): T | undefined {
+    const ref = this.ref4(addr);
+    return ref === 0 ? undefined : this.values[ref - 1];
+  }
+
+  /**
+   * The longest match's insertion number (1 = the first insert call, 0 = no match): what lookup4
+   * returns without the generic value load, for callers that keep their values in a typed array.
+   * Unrolled: four strides, no allocation.
+   */
+  ref4(addr: number): number {
     const { val, kid } = this.t4;
     let best = 0;
     let slot = addr >>> 24;
@@ -180,11 +190,17 @@ export class PrefixTable<T> {
         }
       }
     }
-    return best === 0 ? undefined : this.values[best - 1];
+    return best;
   }
 
   /** Longest match for a 16-byte IPv6 address (e.g. FlowRecord.src6). */
   lookup6(addr: Uint8Array): T | undefined {
+    const ref = this.ref6(addr);
+    return ref === 0 ? undefined : this.values[ref - 1];
+  }
+
+  /** As ref4, for a 16-byte IPv6 address. */
+  ref6(addr: Uint8Array): number {
     const { val, kid } = this.t6;
     let best = 0;
     let node = 0;
@@ -195,6 +211,6 @@ export class PrefixTable<T> {
       node = kid[slot]!;
       if (node === 0) break;
     }
-    return best === 0 ? undefined : this.values[best - 1];
+    return best;
   }
 }

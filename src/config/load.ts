@@ -9,6 +9,9 @@ import { ConfigError } from '../lib/errors.js';
 import { FormatError, type FormatDef } from './formats.js';
 import { argName, envName, isLeaf, schema as fullSchema, type Config, type Leaf, type Section } from './schema.js';
 
+/** Top-level keys a running collector applies on SIGHUP (Pipeline.reload); others need a restart. */
+export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts'];
+
 export type { Config } from './schema.js';
 
 export interface LoadOptions {

@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FORMATS, type FormatDef } from './formats.js';
 import { ALERT_FORMATS } from './alerts.js';
+import { SINK_FORMATS } from './sinks.js';
+import { RELOADABLE_KEYS } from './load.js';
 import { isLeaf, listLeaves, schema, type LeafInfo, type Section } from './schema.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -44,6 +46,14 @@ In a file, give keys nested (\`aggregate: { topHosts: 500 }\`). Environment vari
 options take text: lists as comma-separated items, groups and maps in the compact forms shown under
 [Formats](#formats) or as JSON. In YAML, quote host:port values that start with "[" (IPv6), which YAML
 would otherwise read as a list.
+
+**Reloading.** \`kill -HUP\` (\`docker compose kill -s HUP flowbridge\`) makes the running collector
+read its configuration again, from the same file, environment and options, and apply
+${RELOADABLE_KEYS.map((k) => `\`${k}\``).join(', ')} without closing the open interval: what it counted
+so far is kept (a new group counts from the reload on), the old sinks flush their queues as the new ones
+take over, and alert definitions whose text is unchanged keep their state. A file that does not load,
+or a sink that does not start, is logged and the running configuration stays. Other keys take effect
+after a restart; the log names those that changed. \`config_reloads_total{result}\` counts reloads.
 `;
 
 /** The whole reference document. */
@@ -57,7 +67,7 @@ export function renderReference(s: Section = schema): string {
     out += `\n## ${k}\n\n${table(leaves.filter((l) => l.parts[0] === k))}`;
   }
   out += '\n## Formats\n\n';
-  for (const f of [...FORMATS, ...ALERT_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
+  for (const f of [...FORMATS, ...ALERT_FORMATS, ...SINK_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
   return out.replace(/\n+$/, '\n');
 }
 

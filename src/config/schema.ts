@@ -6,7 +6,7 @@ import {
   bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, text, wholeSeconds,
   type FormatDef,
 } from './formats.js';
-import { sinksSection, type SinksConfig } from './sinks.js';
+import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
 
@@ -65,6 +65,8 @@ export interface Config extends SinksConfig, AlertsConfig, WebConfig {
   log: { level: LogLevel };
   /** Milliseconds. */
   shutdownTimeout: number;
+  /** This collector's name among several writing to one database (docs/scaling.md); "" = none. */
+  instance: string;
 }
 
 // ---- sections ----
@@ -201,6 +203,11 @@ const output: Section = {
     doc: 'On SIGINT/SIGTERM, how long to wait for the last intervals to flush before exiting anyway.',
     format: duration,
     default: '10s',
+  },
+  instance: {
+    doc: 'Name of this collector when several write to the same InfluxDB or Graphite (docs/scaling.md): the InfluxDB sink adds the tag "instance" with this value to every point, the Graphite sink a path node after graphite.prefix (a tag when graphite.tagged). "" = a single collector: no tag, no node.',
+    format: instanceName,
+    default: '',
   },
 };
 

@@ -2,7 +2,8 @@
 // Defaults come from each sink's DEFAULTS object, so they are written down once.
 import { INFLUX_DEFAULTS } from '../export/influx.js';
 import { GRAPHITE_DEFAULTS } from '../export/graphite.js';
-import { bool, duration, hostPort, oneOf, positiveInt, renderDuration, text } from './formats.js';
+import { MEASUREMENTS } from '../export/series.js';
+import { bool, duration, FormatError, hostPort, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
 import type { Section } from './schema.js';
 
 export interface SinksConfig {
@@ -40,6 +41,27 @@ export interface SinksConfig {
 }
 
 const I = INFLUX_DEFAULTS, G = GRAPHITE_DEFAULTS;
+
+/** Graphite nodes that follow the prefix: an instance named like one would make dashboard globs ambiguous. */
+const RESERVED_INSTANCES = MEASUREMENTS.map((m) => m.graphite);
+
+/**
+ * The top-level `instance` key (schema.ts): an InfluxDB tag value and a Graphite path node as it is,
+ * with no escaping, and not the name of a Graphite subtree.
+ */
+export const instanceName: FormatDef<string> = {
+  name: 'instance-name',
+  expected: `"" or up to 64 letters, digits, "_" and "-", not ${RESERVED_INSTANCES.map((n) => JSON.stringify(n)).join(', ')}`,
+  normalize(raw) {
+    if (typeof raw !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(raw) || RESERVED_INSTANCES.includes(raw)) {
+      throw new FormatError(this.expected);
+    }
+    return raw;
+  },
+};
+
+/** The formats this file defines, for the configuration reference (next to FORMATS and ALERT_FORMATS). */
+export const SINK_FORMATS: readonly FormatDef[] = [instanceName];
 
 export const sinksSection: Section = {
   influx: {

@@ -47,8 +47,17 @@ export interface DispatcherDeps {
   allow?: (exporter: string) => boolean;
 }
 
+/** Small index per format for the per-exporter counter arrays. */
+function formatSlot(f: Format): number {
+  return f === Format.NetflowV5 ? 0 : f === Format.NetflowV9 ? 1 : f === Format.Ipfix ? 2 : 3;
+}
+
 export class Dispatcher {
-  private readonly perExporter = new Map<string, ExporterCounters>();
+  /** exporter -> counters by format slot; no string is built per datagram */
+  private readonly perExporter = new Map<string, (ExporterCounters | undefined)[]>();
+  private cached = 0;
+  private lastExporter = '';
+  private lastFormat: Format = Format.Unknown;
   private readonly unknownFormat: Counter;
   private readonly denied: Counter;
   private onRecord: RecordHandler = () => {};
@@ -78,8 +87,10 @@ export class Dispatcher {
   }
 
   private counters(exporter: string, format: Format): ExporterCounters {
-    const key = `${exporter}|${format}`;
-    let c = this.perExporter.get(key);
+    // datagrams of one exporter usually come in runs: the last hit is a string compare away
+    if (exporter === this.lastExporter && format === this.lastFormat && this.current !== undefined) return this.current;
+    let byFormat = this.perExporter.get(exporter);
+    let c = byFormat?.[formatSlot(format)];
     if (c === undefined) {
       const m = this.deps.metrics, labels = { exporter, format: formatName(format) };
       c = {
@@ -88,9 +99,23 @@ export class Dispatcher {
         records: m.counter('records_total', 'Flow records (or sFlow flow samples) decoded', labels),
       };
       // bounded: the metrics registry folds series past its cap; the cache follows the same bound
-      if (this.perExporter.size < this.deps.metrics.maxSeries) this.perExporter.set(key, c);
+      if (this.cached < this.deps.metrics.maxSeries) {
+        if (byFormat === undefined) {
+          byFormat = [undefined, undefined, undefined, undefined];
+          this.perExporter.set(exporter, byFormat);
+        }
+        byFormat[formatSlot(format)] = c;
+        this.cached++;
+      }
     }
+    this.lastExporter = exporter;
+    this.lastFormat = format;
     return c;
+  }
+
+  /** Replaces the exporter allow-list (configuration reload); undefined accepts every exporter. */
+  setAllow(allow: ((exporter: string) => boolean) | undefined): void {
+    this.deps.allow = allow;
   }
 
   /** Handles one datagram. Never throws. Returns the number of records emitted. */

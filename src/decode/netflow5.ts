@@ -4,6 +4,7 @@ import { Reader } from '../lib/reader.js';
 import { FlowRecord, FlowSource, IpVersion, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { uptimeToMs } from './fields.js';
+import { u16at, u32at as u32 } from './wire.js';
 
 const enum V5 { Version = 5, HeaderLen = 24, RecordLen = 48, MaxCount = 30, IntervalMask = 0x3fff }
 
@@ -45,36 +46,43 @@ export class Netflow5Decoder implements DatagramDecoder {
       rec.source = FlowSource.NetflowV5;
       // Engine type/id identify the exporting engine as v9's source id does (Cisco packs them alike).
       rec.domain = engineType * 256 + engineId;
-      for (let i = 0; i < count; i++) {
+      // The count check above bounds every record: they are read at fixed offsets without per-field
+      // checks or method calls (need() re-checks the whole record area through the reader).
+      r.need(V5.RecordLen * count);
+      const b = r.buf;
+      for (let i = 0, o = r.pos; i < count; i++, o += V5.RecordLen) {
         rec.clear();
         rec.ipVersion = IpVersion.V4;
-        rec.src4 = r.u32();
-        rec.dst4 = r.u32();
-        r.skip(4); // next hop
-        rec.inIf = r.u16();
-        rec.outIf = r.u16();
-        rec.packets = r.u32();
-        rec.bytes = r.u32();
-        const first = r.u32();
-        const last = r.u32();
-        rec.srcPort = r.u16();
-        rec.dstPort = r.u16();
-        r.skip(1); // pad1
-        rec.tcpFlags = r.u8();
-        rec.protocol = r.u8();
-        r.skip(1 + 2 + 2 + 1 + 1 + 2); // tos, src/dst AS, src/dst mask, pad2
+        rec.src4 = u32(b, o);
+        rec.dst4 = u32(b, o + 4);
+        // o + 8: next hop
+        rec.inIf = u16at(b, o + 12);
+        rec.outIf = u16at(b, o + 14);
+        rec.packets = u32(b, o + 16);
+        rec.bytes = u32(b, o + 20);
+        const first = u32(b, o + 24);
+        const last = u32(b, o + 28);
+        rec.srcPort = u16at(b, o + 32);
+        const dstPort = u16at(b, o + 34);
+        rec.dstPort = dstPort;
+        // o + 36: pad1
+        rec.tcpFlags = b[o + 37]!;
+        const protocol = b[o + 38]!;
+        rec.protocol = protocol;
+        // o + 39..47: tos, src/dst AS, src/dst mask, pad2
         let start = uptimeToMs(exportMs, sysUptime, first);
         const end = uptimeToMs(exportMs, sysUptime, last);
         if (start > end) start = end;
         rec.startMs = start;
         rec.endMs = end;
-        if (rec.protocol === 1) {
-          rec.icmpType = rec.dstPort >>> 8;
-          rec.icmpCode = rec.dstPort & 255;
+        if (protocol === 1) {
+          rec.icmpType = dstPort >>> 8;
+          rec.icmpCode = dstPort & 255;
         }
         rec.samplingRate = rate;
         emit(rec);
       }
+      r.skip(V5.RecordLen * count);
       return count;
     } catch (err) {
       if (err instanceof DecodeError) err.at(exporter, V5.Version);

@@ -5,8 +5,8 @@ import { Reader } from '../lib/reader.js';
 import { FlowRecord, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { DataContext, FieldDecoder, MAX_TEMPLATE_FIELDS, type Template, TemplateKind } from './fields.js';
-import type { PendingSet, TemplateCache } from './templates.js';
-import type { SamplingTable } from './sampling.js';
+import type { PendingSet, TemplateCache, TemplateScope } from './templates.js';
+import type { SamplingEntry, SamplingTable } from './sampling.js';
 
 export interface NetflowDecoderDeps {
   templates: TemplateCache;
@@ -34,6 +34,14 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
   protected readonly templates: TemplateCache;
   private readonly sampling: SamplingTable;
   private readonly report: ErrorReporter;
+  // Scope and sampling entry of the last exporter+domain, kept while the tables' generations hold:
+  // most datagrams come from the exporter before them, so no key string is built per datagram.
+  private cacheExporter = '';
+  private cacheDomain = -1;
+  private scopeGen = -1;
+  private scope: TemplateScope | undefined;
+  private samplingGen = -1;
+  private samplingEntry: SamplingEntry | undefined;
 
   constructor(deps: NetflowDecoderDeps) {
     this.templates = deps.templates;
@@ -87,8 +95,22 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
     }
   }
 
+  /** Drops the cached scope and entry when the datagram is from another exporter or domain. */
+  private sameSource(): boolean {
+    if (this.exporter === this.cacheExporter && this.domain === this.cacheDomain) return true;
+    this.cacheExporter = this.exporter;
+    this.cacheDomain = this.domain;
+    this.scopeGen = this.samplingGen = -1;
+    return false;
+  }
+
   private refreshSampling(): void {
-    const e = this.sampling.entry(this.exporter, this.version, this.domain);
+    const t = this.sampling;
+    if (!this.sameSource() || this.samplingGen !== t.generation) {
+      this.samplingEntry = t.entry(this.exporter, this.version, this.domain);
+      this.samplingGen = t.generation;
+    }
+    const e = this.samplingEntry;
     const ctx = this.ctx;
     ctx.exporterRate = e ? e.rate : 0;
     ctx.sysInitMs = e ? e.sysInitMs : -1;
@@ -97,7 +119,12 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
 
   private dataSet(setId: number, emit: RecordHandler): number {
     const r = this.r;
-    const tpl = this.templates.get(this.exporter, this.version, this.domain, setId);
+    const t = this.templates;
+    if (!this.sameSource() || this.scopeGen !== t.generation) {
+      this.scope = t.scope(this.exporter, this.version, this.domain);
+      this.scopeGen = t.generation;
+    }
+    const tpl = this.scope === undefined ? undefined : t.getIn(this.scope, setId);
     if (tpl === undefined) {
       // Not fatal: held until the template arrives; a miss is reported only if it never does.
       this.templates.hold(this.exporter, this.version, this.domain, setId, r.bytes(r.left()),

@@ -44,6 +44,8 @@ export class SamplingTable {
   readonly config: SamplingTableConfig;
   readonly stats: SamplingStats = { updates: 0, refused: 0, samplersRefused: 0 };
   private readonly entries = new Map<string, SamplingEntry>();
+  /** Bumped whenever an entry is created or the table cleared, so a decoder may keep the entry it looked up. */
+  generation = 0;
 
   constructor(config: Partial<SamplingTableConfig> = {}) {
     this.config = { ...SAMPLING_DEFAULTS, ...config };
@@ -72,6 +74,7 @@ export class SamplingTable {
     }
     e = new SamplingEntry(exporter, version, domain);
     this.entries.set(key, e);
+    this.generation++;
     return e;
   }
 
@@ -119,6 +122,7 @@ export class SamplingTable {
 
   clear(): void {
     this.entries.clear();
+    this.generation++;
   }
 
   serialize(): object {

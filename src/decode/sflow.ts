@@ -10,6 +10,7 @@ import { DecodeError } from '../lib/errors.js';
 import { FlowRecord, FlowSource, IpVersion, ipv4ToString, ipv6ToString, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { parsePacketHeader } from './packet.js';
+import { u32at } from './wire.js';
 import { IfCounters, readGenericIfCounters, type SflowCounterStore } from './counters-sflow.js';
 
 export const SFLOW_VERSION = 5;
@@ -162,19 +163,25 @@ export class SflowDecoder implements DatagramDecoder {
 
   /** Flow sample (0:1) or expanded flow sample (0:3): one emitted record. */
   private flowSample(r: Reader, expanded: boolean, emit: RecordHandler): number {
-    r.skip(expanded ? 12 : 8); // sequence, source id (expanded: type + index)
-    const rate = r.u32();
-    r.skip(8); // sample pool, drops
-    let inIf: number, outIf: number;
+    // The fixed part is checked once, then read in place (wire.ts).
+    const fixed = expanded ? 44 : 32;
+    r.need(fixed);
+    const b = r.buf, o = r.pos;
+    // sequence, source id (expanded: type + index), rate, sample pool, drops, interfaces, record count
+    let inIf: number, outIf: number, n: number, rate: number;
     if (expanded) {
-      inIf = iface(r.u32(), r.u32());
-      outIf = iface(r.u32(), r.u32());
+      rate = u32at(b, o + 12);
+      inIf = iface(u32at(b, o + 24), u32at(b, o + 28));
+      outIf = iface(u32at(b, o + 32), u32at(b, o + 36));
+      n = u32at(b, o + 40);
     } else {
-      const i = r.u32(), o = r.u32();
+      rate = u32at(b, o + 8);
+      const i = u32at(b, o + 20), x = u32at(b, o + 24);
       inIf = iface(i >>> 30, i & 0x3fffffff);
-      outIf = iface(o >>> 30, o & 0x3fffffff);
+      outIf = iface(x >>> 30, x & 0x3fffffff);
+      n = u32at(b, o + 28);
     }
-    const n = r.u32();
+    r.pos = o + fixed;
     if (n > this.maxRecords || n * MIN_ENTRY > r.left()) {
       throw new DecodeError('bad_count', `${n} flow records in ${r.left()} bytes`);
     }
@@ -183,16 +190,21 @@ export class SflowDecoder implements DatagramDecoder {
     let haveHeader = false, haveSampled = false;
     let switchVlan = 0, frameLen = 0, frameRest = 0;
     for (let i = 0; i < n; i++) {
-      const format = r.u32();
-      const len = r.u32();
+      r.need(8);
+      const format = u32at(r.buf, r.pos);
+      const len = u32at(r.buf, r.pos + 4);
+      r.pos += 8;
       const saved = r.enter(len);
       switch (format) {
         case FlowFormat.RawHeader: {
           if (haveHeader) break; // one packet per sample: later headers would be the same packet
-          const proto = r.u32();
-          const frame = r.u32();
-          const stripped = r.u32();
-          const hlen = r.u32();
+          r.need(16);
+          const b = r.buf, o = r.pos;
+          const proto = u32at(b, o);
+          const frame = u32at(b, o + 4);
+          const stripped = u32at(b, o + 8);
+          const hlen = u32at(b, o + 12);
+          r.pos = o + 16;
           const at = r.pos;
           r.skip(hlen); // bounds-checks the header against the record window
           rec.clear(); // the raw header wins over a sampled IPv4/IPv6 record read before it

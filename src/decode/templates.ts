@@ -59,7 +59,8 @@ interface Slot {
   seenMs: number;
 }
 
-class Scope {
+/** The templates of one exporter|version|domain (cacheable by decoders, see TemplateCache.generation). */
+export class TemplateScope {
   readonly templates = new Map<number, Slot>();
   constructor(readonly exporter: string, readonly version: number, readonly domain: number) {}
 }
@@ -84,9 +85,11 @@ export class TemplateCache {
   };
   private readonly now: Clock;
   private readonly report: ErrorReporter;
-  private readonly scopes = new Map<string, Scope>();
+  private readonly scopes = new Map<string, TemplateScope>();
   /** Insertion-ordered, so the first list holds (about) the oldest sets when the byte budget overflows. */
   private readonly pending = new Map<string, PendingList>();
+  /** Bumped whenever a scope is created or dropped, so a decoder may keep the scope it looked up. */
+  generation = 0;
   private count = 0;
   private heldSets = 0;
   private heldBytes = 0;
@@ -112,13 +115,21 @@ export class TemplateCache {
   }
 
   get(exporter: string, version: number, domain: number, id: number): Template | undefined {
-    const key = scopeKey(exporter, version, domain);
-    const scope = this.scopes.get(key);
-    if (!scope) return undefined;
+    const scope = this.scope(exporter, version, domain);
+    return scope === undefined ? undefined : this.getIn(scope, id);
+  }
+
+  /** The scope of an exporter|version|domain; valid while `generation` is unchanged. */
+  scope(exporter: string, version: number, domain: number): TemplateScope | undefined {
+    return this.scopes.get(scopeKey(exporter, version, domain));
+  }
+
+  /** get() within a scope from scope(): the per-data-set lookup, with no key string built. */
+  getIn(scope: TemplateScope, id: number): Template | undefined {
     const slot = scope.templates.get(id);
     if (!slot) return undefined;
     if (this.now() - slot.seenMs > this.config.ttlMs) {
-      this.remove(key, scope, id);
+      this.remove(scopeKey(scope.exporter, scope.version, scope.domain), scope, id);
       this.stats.expired++;
       return undefined;
     }
@@ -152,8 +163,9 @@ export class TemplateCache {
       return undefined;
     }
     if (!scope) {
-      scope = new Scope(exporter, version, domain);
+      scope = new TemplateScope(exporter, version, domain);
       this.scopes.set(key, scope);
+      this.generation++;
     }
     scope.templates.set(id, { tpl, seenMs: nowMs });
     this.count++;
@@ -185,10 +197,13 @@ export class TemplateCache {
     return n;
   }
 
-  private remove(key: string, scope: Scope, id: number): void {
+  private remove(key: string, scope: TemplateScope, id: number): void {
     scope.templates.delete(id);
     this.count--;
-    if (scope.templates.size === 0) this.scopes.delete(key);
+    if (scope.templates.size === 0) {
+      this.scopes.delete(key);
+      this.generation++;
+    }
   }
 
   /** Copies a data set whose template is unknown; false when it could not be held (reported as a miss). */
@@ -289,6 +304,7 @@ export class TemplateCache {
 
   clear(): void {
     this.scopes.clear();
+    this.generation++;
     this.pending.clear();
     this.count = this.heldSets = this.heldBytes = 0;
   }

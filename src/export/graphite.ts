@@ -2,6 +2,7 @@
 // exponential backoff, or over UDP. Every closed interval becomes chunks of lines in a bounded retry
 // queue (oldest dropped and counted when an outage outlasts it). Names follow series.ts: plain paths
 // (flowbridge.hosts.10_1_0_5.in.bytes) or Graphite 1.1 tagged series (flowbridge.hosts.bytes;host=…).
+// An `instance` is a node after the prefix (flowbridge.eu1.hosts.…) or a tag: collectors never share a path.
 // Plaintext has no acknowledgements: a line counts as delivered once the kernel took it.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -13,7 +14,8 @@ import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { RetryQueue } from './retry-queue.js';
 import {
-  alertSeries, ALERTS, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, SinkCounters, type MeasurementDef, type SinkRow,
+  alertSeries, ALERTS, graphiteNode, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, SinkCounters,
+  type ExtraTags, type MeasurementDef, type SinkRow,
 } from './series.js';
 import type { Sink } from './sink.js';
 
@@ -26,6 +28,8 @@ export interface GraphiteSinkOptions {
   prefix: string;
   /** Graphite 1.1 tagged series instead of dotted paths */
   tagged: boolean;
+  /** this collector's name (config `instance`): a path node after the prefix, or the `instance` tag; "" = none */
+  instance: string;
   /** lines queued while carbon is unreachable; past it the oldest are dropped (counted) */
   maxQueueLines: number;
   minRetryDelayMs: number;
@@ -47,6 +51,7 @@ export const GRAPHITE_DEFAULTS: GraphiteSinkOptions = {
   protocol: 'tcp',
   prefix: 'flowbridge',
   tagged: false,
+  instance: '',
   // about 40 intervals of the default tables (2,500 series × 5 fields), ~15 MB
   maxQueueLines: 500_000,
   minRetryDelayMs: 1000,
@@ -79,7 +84,9 @@ export class GraphiteSink implements Sink {
   readonly name: string;
   readonly opts: GraphiteSinkOptions;
   readonly queue: RetryQueue<Chunk>;
+  /** prefix and instance nodes (plain paths), or the prefix alone and the instance tag in `extra` (tagged) */
   private readonly prefix: string;
+  private readonly extra: ExtraTags;
   private readonly walker = new SeriesWalker();
   private readonly cache = new Map<MeasurementDef, Map<string, [string, string]>>();
   private readonly log: Logger;
@@ -99,9 +106,13 @@ export class GraphiteSink implements Sink {
 
   constructor(options: Partial<GraphiteSinkOptions>, deps: GraphiteSinkDeps) {
     const o: GraphiteSinkOptions = { ...GRAPHITE_DEFAULTS, ...options };
+    // a chunk heavier than the whole queue is dropped at once, even with carbon up: none may be
+    o.chunkLines = Math.max(1, Math.min(o.chunkLines, o.maxQueueLines));
     this.opts = o;
     this.name = o.name;
-    this.prefix = graphitePrefix(o.prefix);
+    const inst = o.instance !== '' && !o.tagged ? graphiteNode(o.instance) : '';
+    this.prefix = [graphitePrefix(o.prefix), inst].filter((x) => x !== '').join('.');
+    this.extra = o.instance !== '' && o.tagged ? [['instance', o.instance]] : [];
     this.log = deps.log ?? silentLogger;
     this.now = deps.now ?? Date.now;
     this.rl = new RateLimitedLog(this.log, this.now);
@@ -161,7 +172,7 @@ export class GraphiteSink implements Sink {
     if (name === undefined) {
       if (byKey.size >= this.opts.maxCachedSeries) byKey.clear();
       name = this.opts.tagged
-        ? [`${this.prefix === '' ? '' : `${this.prefix}.`}${m.graphite}.`, graphiteTags(m, tags)]
+        ? [`${this.prefix === '' ? '' : `${this.prefix}.`}${m.graphite}.`, graphiteTags(m, tags, this.extra)]
         : [graphitePath(this.prefix, m, tags), ''];
       byKey.set(key, name);
     }
@@ -182,7 +193,7 @@ export class GraphiteSink implements Sink {
     const a = alertSeries(alert);
     const tail = ` ${Math.floor(a.time / 1000)}\n`;
     const line = (field: string, v: number): string => (this.opts.tagged
-      ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags)} ${v}${tail}`
+      ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags, this.extra)} ${v}${tail}`
       : `${graphitePath(this.prefix, ALERTS, a.tags)}${field} ${v}${tail}`);
     let text = line('value', a.value), lines = 1;
     if (a.threshold !== undefined) {
@@ -384,12 +395,12 @@ export class GraphiteSink implements Sink {
   }
 }
 
-/** Sink options from the loaded configuration. */
-export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number): Partial<GraphiteSinkOptions> {
+/** Sink options from the loaded configuration; `instance` is the top-level key of that name. */
+export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number, instance = ''): Partial<GraphiteSinkOptions> {
   const hp = parseHostPort(cfg.address);
   if (!hp) throw new Error(`graphite.address ${cfg.address} is not host:port`); // the config format validated it
   return {
-    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged,
+    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged, instance,
     maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
     connectTimeoutMs: cfg.connectTimeout, stopTimeoutMs,
   };

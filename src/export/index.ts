@@ -22,7 +22,7 @@ export function createSinks(cfg: Config, deps: SinkDeps): Sink[] {
   else if (cfg.output.format === 'console') sinks.push(new ConsoleSink(cfg.output.path));
   // a sink's stop() may use most of the shutdown budget; the rest is for the intervals before it
   const stopTimeoutMs = Math.max(1000, Math.floor(cfg.shutdownTimeout * 0.8));
-  if (cfg.influx.enabled) sinks.push(new InfluxSink(influxOptions(cfg.influx, stopTimeoutMs), deps));
-  if (cfg.graphite.enabled) sinks.push(new GraphiteSink(graphiteOptions(cfg.graphite, stopTimeoutMs), deps));
+  if (cfg.influx.enabled) sinks.push(new InfluxSink(influxOptions(cfg.influx, stopTimeoutMs, cfg.instance), deps));
+  if (cfg.graphite.enabled) sinks.push(new GraphiteSink(graphiteOptions(cfg.graphite, stopTimeoutMs, cfg.instance), deps));
   return sinks;
 }

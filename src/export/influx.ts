@@ -2,7 +2,9 @@
 // docs/metrics.md) written through the official client's WriteApi, which owns batching, gzip, retries
 // with backoff and the bounded retry buffer. `api: "v1"` points the same WriteApi at /write for
 // InfluxDB 1.0–1.7. Every line handed to the client ends up counted exactly once: written, failed
-// (given up on) or dropped (buffer overflow, shutdown), so queue = handed − those three.
+// (given up on) or dropped (buffer overflow, shutdown), so queue = handed − those three. A collector
+// `instance` (docs/scaling.md) is one more tag on every point, so collectors sharing a database never
+// write the same series.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,9 @@ import type { SinksConfig } from '../config/sinks.js';
 import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { InfluxConfigError, v1AuthHeaders, v1WritePath } from './influx-v1.js';
-import { alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type MeasurementDef, type SinkRow } from './series.js';
+import {
+  alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
+} from './series.js';
 import type { Sink } from './sink.js';
 
 export interface InfluxSinkOptions {
@@ -43,6 +47,8 @@ export interface InfluxSinkOptions {
   stopTimeoutMs: number;
   /** cap on cached escaped series names per measurement (cleared when exceeded) */
   maxCachedSeries: number;
+  /** this collector's name (config `instance`), the `instance` tag of every point; "" = no tag */
+  instance: string;
 }
 
 export const INFLUX_DEFAULTS: InfluxSinkOptions = {
@@ -65,6 +71,7 @@ export const INFLUX_DEFAULTS: InfluxSinkOptions = {
   keepAlive: true,
   stopTimeoutMs: 10_000,
   maxCachedSeries: 100_000,
+  instance: '',
 };
 
 export interface InfluxSinkDeps {
@@ -80,11 +87,15 @@ export class InfluxSink implements Sink {
   readonly name: string;
   readonly opts: InfluxSinkOptions;
   private readonly api: WriteApi;
-  /** alerts carry their own time in ms; a second WriteApi keeps the summary batches in seconds */
+  /** alerts carry their own time (ms, written in ns); a second WriteApi keeps the summary batches in seconds */
   private readonly alertApi: WriteApi;
+  /** the previous alert's millisecond and its sequence number within it (see alertTime) */
+  private alertMs = -1;
+  private alertSeq = 0;
   private readonly agent: HttpAgent;
   private readonly walker = new SeriesWalker();
   private readonly cache = new Map<MeasurementDef, Map<string, string>>();
+  private readonly extra: ExtraTags;
   private readonly pending = new Set<Promise<void>>();
   private readonly log: Logger;
   private readonly rl: RateLimitedLog;
@@ -103,6 +114,7 @@ export class InfluxSink implements Sink {
     this.now = deps.now ?? Date.now;
     this.rl = new RateLimitedLog(this.log, this.now);
     this.c = new SinkCounters(deps.metrics, o.name);
+    this.extra = o.instance === '' ? [] : [['instance', o.instance]];
     // the client logs every failure to the console by default; we count and log them ourselves
     setLogger({
       error: (msg: string, err?: unknown) => this.log.debug({ sink: o.name, err: (err as Error | undefined)?.message }, msg),
@@ -148,7 +160,7 @@ export class InfluxSink implements Sink {
       },
     };
     this.api = this.writeApi(client, 's', writeOptions);
-    this.alertApi = this.writeApi(client, 'ms', writeOptions);
+    this.alertApi = this.writeApi(client, 'ns', writeOptions);
   }
 
   private writeApi(client: InfluxDB, precision: WritePrecisionType, wo: Partial<WriteOptions>): WriteApi {
@@ -196,7 +208,7 @@ export class InfluxSink implements Sink {
       let prefix = byKey.get(key);
       if (prefix === undefined) {
         if (byKey.size >= max) byKey.clear();
-        prefix = influxSeriesKey(m, tags);
+        prefix = influxSeriesKey(m, tags, this.extra);
         byKey.set(key, prefix);
       }
       lines.push(`${prefix} ${influxFields(fields, values)}${ts}`);
@@ -222,8 +234,9 @@ export class InfluxSink implements Sink {
     const a = alertSeries(alert);
     const p = new Point(ALERTS.name);
     for (let i = 0; i < ALERTS.tags.length; i++) if (a.tags[i]) p.tag(ALERTS.tags[i]!, a.tags[i]!);
+    for (const [k, v] of this.extra) p.tag(k, v);
     p.floatField('value', a.value).intField('intervalStart', a.start).intField('intervalEnd', a.end)
-      .stringField('detail', a.detail).stringField('text', a.text).timestamp(a.time);
+      .stringField('detail', a.detail).stringField('text', a.text).timestamp(this.alertTime(a.time));
     if (a.threshold !== undefined) p.floatField('threshold', a.threshold);
     this.handed++;
     if (this.stopping) {
@@ -232,6 +245,18 @@ export class InfluxSink implements Sink {
     }
     this.alertApi.writePoint(p);
     this.track(this.alertApi.flush());
+  }
+
+  /**
+   * The alert's millisecond in nanoseconds, plus its sequence number within that millisecond: alerts
+   * raised together (one datagram's records) share the millisecond and often every tag, and InfluxDB
+   * keeps one point per series and time, so without it all but the last would be overwritten.
+   */
+  alertTime(timeMs: number): string {
+    const ms = Math.floor(timeMs);
+    this.alertSeq = ms === this.alertMs ? Math.min(this.alertSeq + 1, 999_999) : 0;
+    this.alertMs = ms;
+    return `${ms}${String(this.alertSeq).padStart(6, '0')}`;
   }
 
   private track(p: Promise<void>): void {
@@ -274,8 +299,8 @@ export class InfluxSink implements Sink {
   }
 }
 
-/** Sink options from the loaded configuration; reads influx.tokenFile when set. */
-export function influxOptions(cfg: SinksConfig['influx'], stopTimeoutMs: number): Partial<InfluxSinkOptions> {
+/** Sink options from the loaded configuration; reads influx.tokenFile when set. `instance` is the top-level key. */
+export function influxOptions(cfg: SinksConfig['influx'], stopTimeoutMs: number, instance = ''): Partial<InfluxSinkOptions> {
   let token = cfg.token;
   if (cfg.tokenFile !== '') {
     try {
@@ -288,6 +313,6 @@ export function influxOptions(cfg: SinksConfig['influx'], stopTimeoutMs: number)
     url: cfg.url, api: cfg.api, token, org: cfg.org, bucket: cfg.bucket, timeoutMs: cfg.timeout,
     batchSize: cfg.batchSize, maxBufferLines: cfg.maxBufferLines, maxRetries: cfg.maxRetries,
     maxRetryTimeMs: cfg.maxRetryTime, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
-    gzip: cfg.gzip, stopTimeoutMs,
+    gzip: cfg.gzip, stopTimeoutMs, instance,
   };
 }

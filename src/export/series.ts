@@ -265,8 +265,22 @@ export function alertSeries(a: AlertEvent): AlertSeries {
 
 // ---- InfluxDB line protocol (the client's escaping, so lines equal what its Point writes) ----
 
+/**
+ * Tags a sink adds to every series it writes, [key, value]: the collector's `instance` (docs/scaling.md),
+ * so that several collectors writing to one database never share a series.
+ */
+export type ExtraTags = readonly (readonly [string, string])[];
+
 /** `measurement,tag=value,…` with tags sorted by key and empty values left out, as Point does. */
-export function influxSeriesKey(m: MeasurementDef, tags: readonly string[]): string {
+export function influxSeriesKey(m: MeasurementDef, tags: readonly string[], extra: ExtraTags = []): string {
+  if (extra.length > 0) {
+    const pairs: (readonly [string, string])[] = extra.filter((e) => e[1] !== '');
+    for (let i = 0; i < m.tags.length; i++) if (tags[i]) pairs.push([m.tags[i]!, tags[i]!]);
+    pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let out = escape.measurement(m.name);
+    for (const [k, v] of pairs) out += `,${escape.tag(k)}=${escape.tag(v)}`;
+    return out;
+  }
   let order = SORTED_TAGS.get(m);
   if (!order) {
     order = m.tags.map((k, i) => [k, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((x) => x[1]);
@@ -325,9 +339,10 @@ export function graphitePath(prefix: string, m: MeasurementDef, tags: readonly s
   return out;
 }
 
-/** `;k=v;…` for a tagged series: every non-empty tag, sorted by key as Graphite stores them. */
-export function graphiteTags(m: MeasurementDef, tags: readonly string[]): string {
+/** `;k=v;…` for a tagged series: every non-empty tag (the extra ones too), sorted by key as Graphite stores them. */
+export function graphiteTags(m: MeasurementDef, tags: readonly string[], extra: ExtraTags = []): string {
   const pairs: string[] = [];
   for (let i = 0; i < m.tags.length; i++) if (tags[i]) pairs.push(`;${m.tags[i]}=${graphiteTagValue(tags[i]!)}`);
+  for (const [k, v] of extra) if (v) pairs.push(`;${k}=${graphiteTagValue(v)}`);
   return pairs.sort().join('');
 }

@@ -19,15 +19,43 @@ export interface Sink {
 /** Delivers each summary to every sink; one failing sink never affects another or the collector. */
 export class FanOut {
   private readonly pending = new Set<Promise<void>>();
-  constructor(readonly sinks: Sink[], private readonly metrics: Metrics, private readonly log: Logger) {
+  constructor(public sinks: Sink[], private readonly metrics: Metrics, private readonly log: Logger) {
+    this.register(sinks);
+  }
+
+  private register(sinks: Sink[]): void {
     for (const s of sinks) {
-      metrics.counter('sink_summaries_total', 'Interval summaries handed to a sink', { sink: s.name });
-      metrics.counter('sink_errors_total', 'Errors raised by a sink', { sink: s.name });
+      this.metrics.counter('sink_summaries_total', 'Interval summaries handed to a sink', { sink: s.name });
+      this.metrics.counter('sink_errors_total', 'Errors raised by a sink', { sink: s.name });
     }
   }
 
   async start(): Promise<void> {
     for (const s of this.sinks) await s.start?.();
+  }
+
+  /**
+   * Swaps in a new set of sinks (configuration reload): they are started first, then take every
+   * summary from now on; the old ones finish their in-flight writes and flush their queues on stop().
+   * A sink present in both sets (the same object) is kept running.
+   */
+  async replace(sinks: Sink[]): Promise<void> {
+    const old = this.sinks.filter((s) => !sinks.includes(s));
+    const added = sinks.filter((s) => !this.sinks.includes(s));
+    const started: Sink[] = [];
+    try {
+      for (const s of added) {
+        await s.start?.();
+        started.push(s);
+      }
+    } catch (err) {
+      await this.stopSinks(started); // the old set stays in place
+      throw err;
+    }
+    this.register(sinks);
+    this.sinks = sinks;
+    await Promise.allSettled([...this.pending]);
+    await this.stopSinks(old);
   }
 
   write(summary: IntervalSummary): void {
@@ -61,7 +89,11 @@ export class FanOut {
   /** Waits for in-flight writes, then stops sinks in reverse order. */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.pending]);
-    for (const s of [...this.sinks].reverse()) {
+    await this.stopSinks(this.sinks);
+  }
+
+  private async stopSinks(sinks: Sink[]): Promise<void> {
+    for (const s of [...sinks].reverse()) {
       try {
         await s.stop();
       } catch (err) {

@@ -142,7 +142,8 @@ export class UdpListener {
       }
     }
     const actual = sock.getRecvBufferSize();
-    const capped = requested > 0 && actual < requested;
+    // Linux books twice the size it grants (bookkeeping overhead) and reports that: 2 × rmem_max at most.
+    const capped = requested > 0 && actual < (process.platform === 'linux' ? 2 * requested : requested);
     this.recvBufferBytes.set(actual);
     this.recvBufferCapped.set(capped ? 1 : 0);
     return { requested, actual, capped };

@@ -230,3 +230,23 @@ t.test('records that pass no filter allocate nothing', async (t) => {
   t.ok(scavenges <= 1, `${scavenges} scavenges over 3M records`);
   t.comment(`${ns.toFixed(1)} ns per record for 3 definitions`);
 });
+
+t.test('setDefinitions (reload): an unchanged definition keeps its open interval, a changed one starts empty', (t) => {
+  const hosts = { name: 'hot', keys: ['ipdestination'], filter: 'direction=in', value: 'bytes', threshold: { above: 1500 } };
+  const { engine, got } = setup({ flows: [hosts, { ...hosts, name: 'other' }] });
+  engine.advance(T0);
+  engine.onRecord(rec({ dst: '10.1.1.1', bytes: 1000 }), IN, -1, 0, T0);
+  // same "hot", "other" changed (above 100), and a new definition naming a group added by the reload
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { alerts: { flows: [hosts, { ...hosts, name: 'other', threshold: { above: 100 } }, { ...hosts, name: 'lab', filter: 'group=lab', threshold: { above: 100 } }] } } });
+  GROUPS.push('lab');
+  t.teardown(() => GROUPS.pop());
+  const a = createAlerting(cfg, { metrics: new Metrics(), log: silentLogger, groupNames: GROUPS, intervalMs: I, now: () => clock.wall });
+  t.throws(() => a.check(loadConfig({ argv: [], env: {}, overrides: { alerts: { flows: [{ ...hosts, filter: 'group=nope' }] } } }), GROUPS), /nope/);
+  engine.setDefinitions(a.definitions);
+  t.equal(engine.defs[0]!.def.name, 'hot');
+  engine.onRecord(rec({ dst: '10.1.1.1', bytes: 1000 }), IN, -1, 2, T0 + 1);
+  engine.advance(T0 + I);
+  t.same(got.map((x) => [x.name, x.value]).sort(), [['hot', 2000], ['lab', 1000], ['other', 1000]],
+    'hot sums both records; other and lab only the one after the reload');
+  t.end();
+});

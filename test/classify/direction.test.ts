@@ -94,3 +94,14 @@ t.test('no home networks: everything is external', (t) => {
   t.equal(c.classify(rec4('10.0.0.1', '192.168.0.1')), Direction.External);
   t.end();
 });
+
+t.test('a classifier built on a previous one keeps its group indices and appends new groups', (t) => {
+  const first = new Classifier({ home: ['10.1.0.0/16'], dmz: ['192.0.2.0/24'] });
+  const next = new Classifier({ lab: ['10.2.0.0/16'], home: ['10.1.0.0/16', '10.3.0.0/16'] }, first.groupNames as string[]);
+  t.equal(next.groupNames, first.groupNames, 'one list, shared');
+  t.same(next.groupNames, ['home', 'dmz', 'lab']);
+  t.equal(next.classify(rec4('10.3.0.1', '10.2.0.1')), Direction.Internal);
+  t.same([next.srcGroup, next.dstGroup], [0, 2]);
+  t.equal(next.classify(rec4('192.0.2.1', '8.8.8.8')), Direction.External, 'dmz is gone from the table, its index stays reserved');
+  t.end();
+});

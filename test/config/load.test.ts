@@ -24,7 +24,7 @@ function errorOf(t: Test, o: LoadOptions): ConfigError {
 // Written by hand: the type makes tsc check the interface against the real defaults' shape. The
 // sections of sinks, alerts and web are checked by their own tests.
 type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web'>;
-const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout'] as const;
+const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout', 'instance'] as const;
 const core = (c: Config): CoreConfig => Object.fromEntries(CORE_KEYS.map((k) => [k, c[k]])) as CoreConfig;
 const EXPECTED_DEFAULTS: CoreConfig = {
   listen: { netflow: ['0.0.0.0:2055', '[::]:2055'], sflow: ['0.0.0.0:6343', '[::]:6343'], extra: [], recvBufferSize: 33554432 },
@@ -38,6 +38,7 @@ const EXPECTED_DEFAULTS: CoreConfig = {
   output: { format: 'console', path: '-' },
   log: { level: 'info' },
   shutdownTimeout: 10000,
+  instance: '',
 };
 
 t.test('the defaults satisfy Config and every schema leaf is in it', (t) => {
@@ -143,6 +144,7 @@ t.test('env and argv take text forms of lists, maps and booleans', (t) => {
       FLOWBRIDGE_AGGREGATE_PER_EXPORTER: '0',
       FLOWBRIDGE_STATE_FILE: '/var/lib/flowbridge/state.json',
       FLOWBRIDGE_LOG_LEVEL: undefined,
+      FLOWBRIDGE_INSTANCE: 'eu-1',
     },
     argv: ['--listen-extra', '0.0.0.0:9995,[::]:9995', '--templates-ttl', '1h', '--interval', '60', '--output-format', 'json'],
   });
@@ -156,6 +158,8 @@ t.test('env and argv take text forms of lists, maps and booleans', (t) => {
   t.equal(c.templates.ttl, 3600000);
   t.equal(c.interval, 60000);
   t.equal(c.output.format, 'json');
+  t.equal(c.instance, 'eu-1');
+  t.equal(load({ argv: ['--instance', 'b_2'] }).instance, 'b_2');
   t.equal(load({ argv: ['--no-aggregate-per-exporter'] }).aggregate.perExporter, false);
   t.equal(load({ env: { FLOWBRIDGE_AGGREGATE_PER_EXPORTER: 'false' }, argv: ['--aggregate-per-exporter'] }).aggregate.perExporter, true);
   t.same(load({ env: { FLOWBRIDGE_EXPORTERS_ALLOW: '' } }).exporters.allow, []);
@@ -212,6 +216,10 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
       'config: output.format = "xml": expected one of "console", "json", "none"'],
     ['boolean', { env: { FLOWBRIDGE_AGGREGATE_PER_EXPORTER: 'perhaps' } }, 'aggregate.perExporter',
       'config: aggregate.perExporter = "perhaps": expected true or false'],
+    ['instance with a dot', { env: { FLOWBRIDGE_INSTANCE: 'eu.1' } }, 'instance',
+      /^config: instance = "eu\.1": expected "" or up to 64 letters, digits, "_" and "-", not "total", "hosts", .*"alerts"$/],
+    ['instance named like a Graphite subtree', { argv: ['--instance', 'hosts'] }, 'instance', /^config: instance = "hosts": expected /],
+    ['instance too long', { overrides: { instance: 'x'.repeat(65) } }, 'instance', /^config: instance = "x+": expected /],
     ['unknown override', { overrides: { output: { fromat: 'json' } } }, 'output.fromat',
       'config: output.fromat = "json": expected a known key, one of format, path (did you mean output.format?)'],
     ['file not a mapping', { file: join(dir, 'list.yaml') }, 'config', ''],

@@ -47,3 +47,24 @@ t.test('ConsoleSink writes to its stream; FanOut isolates a failing sink and cou
   t.equal(metrics.total('sink_errors_total', { sink: 'bad' }), 3, 'sync write, async alert and stop errors counted');
   t.equal(metrics.total('sink_summaries_total', { sink: 'console' }), 1);
 });
+
+t.test('FanOut.replace: new sinks start first, kept ones keep running, old ones stop; a failed start changes nothing', async (t) => {
+  const log: string[] = [];
+  const sink = (name: string, failStart = false): Sink => ({
+    name,
+    async start() { if (failStart) throw new Error('no'); log.push(`start ${name}`); },
+    write() { log.push(`write ${name}`); },
+    async stop() { log.push(`stop ${name}`); },
+  });
+  const a = sink('a'), b = sink('b'), c = sink('c');
+  const fan = new FanOut([a, b], new Metrics(), silentLogger);
+  await fan.start();
+  await fan.replace([b, c]);
+  fan.write(summary);
+  t.same(log, ['start a', 'start b', 'start c', 'stop a', 'write b', 'write c']);
+  log.length = 0;
+  await t.rejects(fan.replace([sink('d'), sink('e', true)]), /no/);
+  fan.write(summary);
+  t.same(log, ['start d', 'stop d', 'write b', 'write c'], 'the started new sink is stopped again; b and c stay');
+  await fan.stop();
+});

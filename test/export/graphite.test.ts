@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { loadConfig } from '../../src/config/load.js';
-import { GraphiteSink, type Chunk, type GraphiteSinkOptions } from '../../src/export/graphite.js';
+import { GraphiteSink, graphiteOptions, type Chunk, type GraphiteSinkOptions } from '../../src/export/graphite.js';
 import { createSinks } from '../../src/export/index.js';
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
@@ -228,4 +228,32 @@ t.test('stop() with carbon unreachable returns within its timeout and counts eve
   t.equal(c('sink_lines_total'), 0);
   t.equal(c('sink_dropped_total'), produced, 'every queued line counted as dropped');
   t.equal(sink.queued, 0);
+});
+
+t.test('instance: a path node right after the prefix (a tag when tagged); two instances never share a path', async (t) => {
+  const cfg = loadConfig({ argv: [], env: { FLOWBRIDGE_INSTANCE: 'eu1' }, overrides: { graphite: { enabled: true, address: `127.0.0.1:${carbon.linePort}` } } });
+  const s = at(fixture[5]!, recent - 30);
+  const lines = (opts: Partial<GraphiteSinkOptions>) => points(new GraphiteSink(opts, { metrics: new Metrics() }).format(s)).map(([m]) => m);
+  const plain = lines({ instance: 'eu1' });
+  t.ok(plain.every((m) => m.startsWith('flowbridge.eu1.')), 'every path starts with prefix.instance');
+  t.same(plain, lines({}).map((m) => m.replace(/^flowbridge\./, 'flowbridge.eu1.')), 'and is otherwise the path without instance');
+  t.same(lines({ instance: 'eu1', prefix: 'site1.flows' }).slice(0, 1), ['site1.flows.eu1.total.in.bps']);
+  t.same(lines({ instance: 'eu1', prefix: '' }).slice(0, 1), ['eu1.total.in.bps']);
+  const tagged = lines({ instance: 'eu1', tagged: true });
+  t.same(tagged.slice(0, 1), ['flowbridge.total.bps;direction=in;instance=eu1'], 'tagged: the name keeps its nodes, instance is a tag');
+  t.ok(tagged.filter((m) => m.startsWith('flowbridge.hosts.')).every((m) => /;direction=\w+;host=[^;]+;instance=eu1(;network=|$)/.test(m)), 'tags sorted by key');
+  const alert = { kind: 'threshold' as const, name: 'uport', keys: {}, value: 5, metric: 'frames' as const, threshold: 1, start: s.start, end: s.end, time: s.start * 1000 };
+  t.match(new GraphiteSink({ instance: 'eu1' }, { metrics: new Metrics() }).formatAlert(alert).text, /^flowbridge\.eu1\.alerts\.uport\.threshold\.value 5 /);
+  t.match(new GraphiteSink({ instance: 'eu1', tagged: true }, { metrics: new Metrics() }).formatAlert(alert).text,
+    /^flowbridge\.alerts\.value;alert=uport;instance=eu1;kind=threshold;metric=frames 5 /);
+  // two instances with the same traffic into one carbon: each keeps its own series
+  for (const name of ['eu1', 'us2']) {
+    const sink = new GraphiteSink(graphiteOptions(cfg.graphite, 5000, name), { metrics: new Metrics() });
+    sink.write(s);
+    await sink.stop();
+  }
+  t.equal(graphiteOptions(cfg.graphite, 5000, cfg.instance).instance, 'eu1', 'graphiteOptions passes the instance key on');
+  const want: [string, number][] = ['eu1', 'us2'].map((i) => [`flowbridge.${i}.total.in.bytes`, s.start]);
+  t.same(await carbon.waitFor(want, 15_000), []);
+  t.same(want.map(([m, ts]) => carbon.value(m, ts)), [s.directions.in.bytes, s.directions.in.bytes], 'both stored, neither overwritten');
 });

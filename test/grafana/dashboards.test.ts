@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import {
   allPanels, checkGraphitePath, checkInfluxQL, datasourceRefs, DASHBOARDS, graphitePaths, loadDashboard, loadSchemaDoc,
-  panelQueries, provisionedDatasources, queryVariables, ROOT,
+  panelQueries, provisionedDatasources, queryVariables, ROOT, variableQuery, withoutInstance,
 } from './dashboards.js';
 
 const schema = loadSchemaDoc();
@@ -25,6 +25,7 @@ t.test('docs/metrics.md parses into the schema the sinks write', (t) => {
   t.same(schema.measurements.get('alerts'), { name: 'alerts', graphite: 'flowbridge.alerts.<alert>.<kind>.<field>', tags: ['alert', 'kind', 'metric', 'exporter'],
     fields: ['value', 'threshold', 'intervalStart', 'intervalEnd', 'detail', 'text'], graphiteFields: ['value', 'threshold'] });
   t.same(schema.directions, ['in', 'out', 'internal', 'external']);
+  t.same(schema.commonTags, ['instance'], 'instance: a tag of every measurement');
   t.end();
 });
 
@@ -71,7 +72,7 @@ t.test('every datasource reference is a provisioned uid of the right type', (t) 
 });
 
 t.test('every InfluxQL query names only documented measurements, tags and fields', (t) => {
-  const queries = [...panelQueries(influx, 'query'), ...queryVariables(influx).map((v) => ({ where: `variable ${v.name}`, text: v.query }))];
+  const queries = [...panelQueries(influx, 'query'), ...queryVariables(influx).map((v) => ({ where: `variable ${v.name}`, text: variableQuery(v).text }))];
   t.ok(queries.length >= 25, `${queries.length} queries`);
   for (const q of queries) t.same(checkInfluxQL(q.text, schema), [], `${q.where}: ${q.text}`);
   const used = new Set(queries.flatMap((q) => [...q.text.matchAll(/FROM (\w+)/g)].map((m) => m[1])));
@@ -96,13 +97,52 @@ t.test('every Graphite target and variable names only documented paths', (t) => 
     t.ok(paths.length > 0, `${q.where}: names a path`);
     for (const p of paths) t.same(checkGraphitePath(p, schema), [], `${q.where}: ${p}`);
   }
-  for (const v of queryVariables(graphite)) t.same(checkGraphitePath(v.query, schema, true), [], `variable ${v.name}: ${v.query}`);
-  const used = new Set(queries.flatMap((q) => graphitePaths(q.text).map((p) => p.split('.')[1])));
+  for (const v of queryVariables(graphite).filter((x) => x.name !== 'instance')) {
+    const q = variableQuery(v);
+    const paths = q.kind === 'find' ? [q.text] : graphitePaths(q.text);
+    t.ok(paths.length > 0, `variable ${v.name} names a path`);
+    for (const p of paths) t.same(checkGraphitePath(p, schema, q.kind === 'find'), [], `variable ${v.name}: ${p}`);
+  }
+  const used = new Set(queries.flatMap((q) => graphitePaths(q.text).map((p) => withoutInstance(p).split('.')[1])));
   t.same([...used].sort(), [...schema.measurements.values()].map((m) => m.graphite.split('.')[1]).sort(), 'every Graphite subtree has a panel');
   t.same(checkGraphitePath('$prefix.total.$direction.bits', schema), ['bits is not a Graphite field of traffic']);
   t.same(checkGraphitePath('$prefix.alerts.*.*.text', schema), ['text is not a Graphite field of alerts']);
   t.same(checkGraphitePath('$prefix.hosts.*.inbound.bps', schema), ['inbound is not a direction']);
   t.same(checkGraphitePath('$prefix.host.*.in.bps', schema), ['$prefix.host.*.in.bps matches no Graphite path of docs/metrics.md']);
   t.same(checkGraphitePath('$prefix.exporter.*', schema, true), ['$prefix.exporter.* matches no Graphite path of docs/metrics.md']);
+  t.end();
+});
+
+t.test('several collectors: both dashboards select instances and sum over them', (t) => {
+  for (const d of [influx, graphite]) {
+    const v = d.templating.list.find((x) => x.name === 'instance');
+    t.match(v, { type: 'query', includeAll: true, multi: true }, `${d.uid}: an Instance variable, "All" by default`);
+    t.same(v?.current, { selected: true, text: ['All'], value: ['$__all'] });
+  }
+  t.equal(influx.templating.list.find((x) => x.name === 'instance')!.allValue, '.*', 'InfluxDB: All matches points without the tag too');
+  // InfluxQL: every query filters on the instance; a mean or max is taken per instance, then summed
+  for (const q of panelQueries(influx, 'query')) {
+    t.match(q.text, 'instance =~ /^$instance$/', `${q.where}: filters on $instance`);
+    if (/\b(mean|max)\(/.test(q.text)) {
+      t.match(q.text, /^SELECT sum\(\w+\) AS \w+ FROM \(SELECT (mean|max)\(\w+\) AS \w+ FROM \w+ WHERE .* GROUP BY time\(\$__interval\), [\w, ]*instance\) WHERE \$timeFilter GROUP BY /,
+        `${q.where}: the sum over instances of each one's ${/\b(mean|max)\(/.exec(q.text)![1]}`);
+    }
+  }
+  // Graphite: every path is named with and without the instance node (one query, either layout)
+  for (const q of panelQueries(graphite, 'target')) {
+    const paths = graphitePaths(q.text);
+    const plain = paths.filter((p) => p === withoutInstance(p)), multi = paths.filter((p) => p !== withoutInstance(p));
+    t.same(multi.map(withoutInstance), plain, `${q.where}: group(P, $prefix.$instance.…P)`);
+    t.ok(!/aliasByNode\(\$prefix|aliasByNode\(highest\(/.test(q.text), `${q.where}: series of several instances are summed, not only renamed`);
+  }
+  for (const v of queryVariables(graphite).filter((x) => x.name !== 'instance')) {
+    const q = variableQuery(v);
+    t.equal(q.kind, 'render', `${v.name}: a Metric Name query (the layouts differ in depth: one find pattern cannot cover both)`);
+    t.same(graphitePaths(q.text).filter((p) => p !== withoutInstance(p)).map(withoutInstance), graphitePaths(q.text).filter((p) => p === withoutInstance(p)));
+  }
+  const inst = graphite.templating.list.find((x) => x.name === 'instance')!;
+  t.equal(inst.query, '$prefix.*');
+  const subtrees = [...schema.measurements.values()].map((m) => m.graphite.split('.')[1]!);
+  t.equal(inst.regex, `/^(?!(${subtrees.join('|')})$).*/`, 'the instance list leaves out exactly the subtrees of docs/metrics.md');
   t.end();
 });

@@ -10,7 +10,11 @@ export const DASHBOARDS = { influxdb: 'grafana/dashboards/flowbridge-influxdb.js
 type Obj = Record<string, unknown>;
 export interface Dashboard extends Obj { uid: string; title: string; schemaVersion: number; panels: Panel[]; templating: { list: Variable[] }; annotations: { list: Obj[] } }
 export interface Panel extends Obj { id: number; type: string; title: string; datasource?: Obj; targets?: Obj[]; panels?: Panel[] }
-export interface Variable extends Obj { name: string; type: string; query: string; includeAll?: boolean; multi?: boolean; allValue?: string; regex?: string; datasource?: Obj }
+export interface Variable extends Obj {
+  name: string; type: string; query: string | VariableQuery; includeAll?: boolean; multi?: boolean; allValue?: string; regex?: string; datasource?: Obj;
+}
+/** A Graphite variable query in object form: "Metric Name" runs `target` through /render and takes the series names. */
+export interface VariableQuery { queryType: string; refId: string; target: string }
 /** one query of a dashboard: a panel target, a variable or an annotation */
 export interface Query { where: string; text: string }
 
@@ -37,6 +41,13 @@ export function panelQueries(d: Dashboard, field: 'query' | 'target'): Query[] {
 
 export function queryVariables(d: Dashboard): Variable[] {
   return d.templating.list.filter((v) => v.type === 'query');
+}
+
+/** A variable's query as Grafana runs it: a find pattern (or InfluxQL) as text, or a render target. */
+export function variableQuery(v: Variable): { kind: 'find' | 'render'; text: string } {
+  if (typeof v.query === 'string') return { kind: 'find', text: v.query };
+  if (v.query.queryType !== 'Metric Name') throw new Error(`variable ${v.name}: query type ${v.query.queryType}`);
+  return { kind: 'render', text: v.query.target };
 }
 
 /** Every {type, uid} datasource reference anywhere in the dashboard, but Grafana's built-in one. */
@@ -67,7 +78,12 @@ export interface MeasurementDoc {
   /** fields that exist in Graphite (alerts: value and threshold only) */
   graphiteFields: string[];
 }
-export interface SchemaDoc { measurements: Map<string, MeasurementDoc>; directions: string[] }
+export interface SchemaDoc {
+  measurements: Map<string, MeasurementDoc>;
+  directions: string[];
+  /** tags every measurement may carry (`instance`, docs/metrics.md "## Tags") */
+  commonTags: string[];
+}
 
 interface Table { heading: string; header: string[]; rows: string[][] }
 
@@ -121,7 +137,9 @@ export function loadSchemaDoc(): SchemaDoc {
   }
   // "- `direction`: `in`, `out`, `internal`, `external` (relative to …": the list before the parenthesis
   const directions = ticked((/^- `direction`: (.*)$/m.exec(md)?.[1] ?? '').split(' (')[0]!);
-  return { measurements, directions };
+  // "- `instance`: … every measurement …": a tag of all of them, when the collector has one
+  const commonTags = [...md.matchAll(/^- `(\w+)`: [^\n]*every measurement/gm)].map((m) => m[1]!);
+  return { measurements, directions, commonTags };
 }
 
 // ---- InfluxQL: which measurements, tags and fields a query names ----
@@ -192,7 +210,7 @@ export function checkInfluxQL(q: string, schema: SchemaDoc): string[] {
     if (KEYWORDS.has(lower) && !compared) return;
     if (from.has(k.v) && prev?.v.toLowerCase() === 'from') return;
     if (prev?.t === 'id' && prev.v.toLowerCase() === 'as') return;
-    const isTag = m.tags.includes(k.v), isField = m.fields.includes(k.v);
+    const isTag = m.tags.includes(k.v) || schema.commonTags.includes(k.v), isField = m.fields.includes(k.v);
     const afterKey = toks[i - 2]?.v.toLowerCase() === 'key' && prev?.v === '=';
     if (groupBy || afterKey || compared) {
       if (!isTag) problems.push(`${k.v} is not a tag of ${m.name}`);
@@ -224,12 +242,15 @@ export function graphitePaths(target: string, start = '$prefix.'): string[] {
 
 const nodesOf = (path: string): string[] => path.split(/\.(?![^{]*\})/);
 
+/** A path of the several-collectors layout ($prefix.$instance.total…) as the single-collector one. */
+export const withoutInstance = (path: string): string => path.replace(/^\$prefix\.\$instance\./, '$prefix.');
+
 /**
  * Problems with one Graphite path against the documented patterns ([] = fine). `partial`: the path is
  * the beginning of one (a variable's find query, `$prefix.hosts.*`).
  */
 export function checkGraphitePath(path: string, schema: SchemaDoc, partial = false, prefix = '$prefix'): string[] {
-  const nodes = nodesOf(path);
+  const nodes = nodesOf(withoutInstance(path));
   const tried: string[] = [];
   for (const m of schema.measurements.values()) {
     const whole = nodesOf(m.graphite.replace(/^flowbridge(?=\.)/, prefix));

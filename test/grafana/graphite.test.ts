@@ -2,7 +2,9 @@
 // graphite-web's render and find APIs as Grafana sends them (variables substituted as globs, each target
 // wrapped in Grafana's aliasSub, POST), over what a real carbon-cache stored when the real GraphiteSink
 // wrote the pmacctd IPFIX fixture with the stack's configuration (deploy/flowbridge.yaml), rebased to
-// ten minutes ago so that it lies inside carbon's retention. Each target returns non-null data.
+// ten minutes ago so that it lies inside carbon's retention. Each target returns non-null data. The same
+// summaries written again by two collector instances (prefix "multi", instances a and b: the
+// several-collectors layout of docs/scaling.md) show twice the capture, or once per instance.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,9 @@ import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { carbonMissing, startCarbon } from '../helpers/carbon.js';
 import { graphiteWebMissing, startGraphiteWeb, type RenderSeries } from '../helpers/graphite-web.js';
-import { allPanels, loadDashboard, queryVariables, ROOT, substitute, type Substitution, type VarValue } from './dashboards.js';
+import {
+  allPanels, loadDashboard, queryVariables, ROOT, substitute, variableQuery, type Substitution, type Variable, type VarValue,
+} from './dashboards.js';
 
 const missing = carbonMissing() ?? graphiteWebMissing();
 if (missing) {
@@ -60,6 +64,14 @@ const expected: [string, number][] = summaries.flatMap((s) => probe.format(s).fl
   .map((l) => { const [m, , ts] = l.split(' '); return [m!, Number(ts)] as [string, number]; })));
 for (const s of summaries) expected.push([`flowbridge.sinks.graphite.lines`, s.start]);
 for (const a of alerts) expected.push([`flowbridge.alerts.${a.name}.${a.kind}.value`, Math.floor(a.time / 1000)]);
+// two collectors, each with all of the capture: "multi.a.…" and "multi.b.…"
+for (const instance of ['a', 'b']) {
+  const sink = new GraphiteSink({ port: carbon.linePort, prefix: 'multi', instance }, { metrics: new Metrics() });
+  for (const s of summaries) sink.write(s);
+  for (const a of alerts) sink.writeAlert(a);
+  await sink.stop();
+  expected.push(...summaries.map((s) => [`multi.${instance}.total.in.bytes`, s.start] as [string, number]));
+}
 const notStored = await carbon.waitFor(expected, 30_000);
 const gw = await web;
 
@@ -70,7 +82,7 @@ const rangeS = until - from - 120;
 const defs = new Map(dash.templating.list.map((v) => [v.name, v]));
 const values: Record<string, string[]> = {};
 const sub = (vars: Record<string, VarValue>): Substitution => ({
-  vars: { prefix: 'flowbridge', top: '10', ...vars }, defs, format: 'glob', allValues: values, builtins: { __range_s: String(rangeS) },
+  vars: { prefix: 'flowbridge', top: '10', instance: { all: true }, ...vars }, defs, format: 'glob', allValues: values, builtins: { __range_s: String(rangeS) },
 });
 const ALL: Record<string, VarValue> = { direction: { all: true }, network: { all: true }, host: { all: true }, exporter: { all: true } };
 
@@ -95,13 +107,22 @@ t.test('carbon stored the fixture, alerts included', async (t) => {
   t.same(notStored.slice(0, 5), [], `all ${expected.length} points readable from whisper`);
 });
 
+/** A variable's values as Grafana lists them: find nodes, or the series names of a Metric Name query; regex applied. */
+async function variableValues(v: Variable, vars: Record<string, VarValue>): Promise<string[]> {
+  const q = variableQuery(v);
+  const text = substitute(q.text, sub(vars));
+  const names = q.kind === 'find' ? (await gw.find(text)).map((n) => n.text) : (await gw.render([text], { from, until })).map((s) => s.target);
+  const re = v.regex ? new RegExp(v.regex.slice(1, v.regex.lastIndexOf('/'))) : undefined;
+  return [...new Set(names.filter((x) => !re || re.test(x)))];
+}
+
 t.test('every variable query finds nodes', async (t) => {
   for (const v of queryVariables(dash)) {
-    const nodes = await gw.find(substitute(v.query, sub(ALL)));
-    const re = v.regex ? new RegExp(v.regex.slice(1, v.regex.lastIndexOf('/'))) : undefined;
-    values[v.name] = nodes.map((n) => n.text).filter((x) => !re || re.test(x));
+    values[v.name] = await variableValues(v, ALL);
+    if (v.name === 'instance') continue; // none: one collector, no instance key
     t.ok(values[v.name]!.length > 0, `${v.name}: ${values[v.name]!.slice(0, 6).join(', ')}${values[v.name]!.length > 6 ? ', …' : ''}`);
   }
+  t.same(values.instance, [], 'no instance nodes under the prefix of a single collector');
   t.same(values.direction!.sort(), ['external', 'in', 'internal', 'out']);
   t.same(values.network!.sort(), ['lan', 'servers']);
   t.same(values.host!.sort(), Object.keys(truth.by_local_host).map((h) => h.replace(/\./g, '_').replace(/:/g, '-')).sort(), 'the capture\'s local hosts, without "other"');
@@ -154,4 +175,27 @@ t.test('the panels show the capture: bytes per direction, top receivers, network
   const want = (dir: 0 | 2) => Object.entries(truth.by_local_host).filter(([h]) => h.startsWith('10.1.1.')).reduce((a, [, v]) => a + v[dir], 0);
   t.same(Object.fromEntries(nets.filter((s) => s.target.startsWith('servers.')).map((s) => [s.target, sum(s)])),
     { 'servers.in': want(0), 'servers.out': want(2) }, 'group "servers" (10.1.1.0/24): Σ of its hosts');
+});
+
+t.test('two instances (prefix "multi"): every panel sums them; one instance alone shows the capture once', async (t) => {
+  const multi = { ...ALL, prefix: 'multi' };
+  const vars: Record<string, string[]> = {};
+  for (const v of queryVariables(dash)) vars[v.name] = (await variableValues(v, multi)).sort();
+  t.same(vars.instance, ['a', 'b'], 'the Instance variable lists both collectors');
+  for (const name of ['direction', 'network', 'host', 'exporter']) t.same(vars[name], [...values[name]!].sort(), `${name}: the same values as one collector`);
+  for (const p of panels) {
+    const got = await renderPanel(p.targets, multi, 300);
+    for (const [refId, ss] of got) t.ok(nonNull(ss) > 0, `${p.title} ${refId}: ${ss.length} series, ${nonNull(ss)} points`);
+  }
+  const sum = (s: RenderSeries) => s.datapoints.reduce((a, [v]) => a + (v ?? 0), 0);
+  const bytes = async (v: Record<string, VarValue>) => Object.fromEntries((await renderPanel(panels.find((p) => p.title === 'Bytes over the range')!.targets, v, 5))
+    .get('A')!.map((s) => [s.target, sum(s)]));
+  const once = Object.fromEntries(Object.entries(truth.by_direction).map(([d, [b]]) => [d, b]));
+  t.same(await bytes(multi), Object.fromEntries(Object.entries(once).map(([d, b]) => [d, 2 * b])), 'Bytes over the range, All = 2 × the truth');
+  t.same(await bytes({ ...multi, instance: 'a' }), once, 'instance a = the truth');
+  t.same(await bytes({ ...multi, instance: ['a', 'b'] }), await bytes(multi), 'a and b (glob braces) = All');
+  // a rate panel: the per-interval sum of both instances, named by direction as with one collector
+  const rate = async (prefix: string) => (await renderPanel(panels.find((p) => p.title === 'Traffic by direction')!.targets, { ...ALL, prefix }, 300))
+    .get('A')!.map((s) => [s.target, s.datapoints.map(([v]) => v)] as const);
+  t.same(await rate('multi'), (await rate('flowbridge')).map(([d, vs]) => [d, vs.map((v) => (v === null ? null : 2 * v))]), 'Traffic by direction: 2 × one collector');
 });

@@ -2,19 +2,25 @@
 // Grafana sends it ($timeFilter, $__interval, $__range_s and the variables substituted) against a real
 // influxd 1.6 holding the pmacctd IPFIX fixture, written by the real InfluxSink with the stack's
 // configuration (deploy/flowbridge.yaml): each returns data, with "All", with each variable set to one
-// of its values, and with two values; and the tables show the capture's truth.
+// of its values, and with two values; and the tables show the capture's truth. The same summaries
+// written again by two collector instances (a and b, docs/scaling.md) into a second database show twice
+// the capture with Instance at "All", and once with one instance.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { createAlerting } from '../../src/alert/engine.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import type { AlertEvent } from '../../src/alert/event.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createSinks } from '../../src/export/index.js';
+import { InfluxSink } from '../../src/export/influx.js';
 import { replay } from '../../src/ingest/replay.js';
 import type { Pipeline } from '../../src/pipeline.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { influxdMissing, startInfluxd, type SeriesResult } from '../helpers/influxd.js';
-import { loadDashboard, panelQueries, queryVariables, ROOT, substitute, type Query, type Substitution, type VarValue } from './dashboards.js';
+import {
+  loadDashboard, panelQueries, queryVariables, ROOT, substitute, variableQuery, type Query, type Substitution, type VarValue,
+} from './dashboards.js';
 
 const missing = influxdMissing();
 if (missing) {
@@ -26,8 +32,8 @@ const truth = JSON.parse(readFileSync(`${ROOT}test/fixtures/traffic.truth.json`,
   by_direction: Record<string, [number, number]>;
   by_local_host: Record<string, [number, number, number, number]>;
 };
-const DB = 'flowbridge';
-const influxd = await startInfluxd(t, { databases: [DB] });
+const DB = 'flowbridge', MULTI = 'multi';
+const influxd = await startInfluxd(t, { databases: [DB, MULTI] });
 
 // the stack's configuration, writing to this influxd through the v1 endpoint (Debian's 1.6 has no v2)
 const cfg = loadConfig({ argv: [], env: {}, file: `${ROOT}deploy/flowbridge.yaml`, overrides: {
@@ -36,9 +42,10 @@ const cfg = loadConfig({ argv: [], env: {}, file: `${ROOT}deploy/flowbridge.yaml
 const metrics = new Metrics();
 const summaries: IntervalSummary[] = [];
 const ref: { pipeline?: Pipeline } = {};
+const alerts: AlertEvent[] = [];
 // live, an alert is raised when its interval closes: give it that time instead of the replay's wall clock
 const alerting = createAlerting(cfg, { metrics, log: silentLogger, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
-  sinks: { writeAlert: (a) => ref.pipeline!.fanout.writeAlert({ ...a, time: a.end * 1000 }) } });
+  sinks: { writeAlert: (a) => { alerts.push({ ...a, time: a.end * 1000 }); ref.pipeline!.fanout.writeAlert(alerts.at(-1)!); } } });
 await replay([`${ROOT}test/fixtures/pmacctd-ipfix.pcap`], cfg, {
   sinks: createSinks(cfg, { metrics, log: silentLogger }), log: silentLogger, metrics, observers: [alerting.observer],
   onPipeline: (p) => { ref.pipeline = p; }, onSummary: (s) => summaries.push(s), progress: false,
@@ -52,11 +59,11 @@ const sub = (vars: Record<string, VarValue>, interval = 20): Substitution => ({
   builtins: { timeFilter: `time >= ${from}ms and time <= ${to}ms`, __interval: `${interval}s`, __interval_ms: String(interval * 1000),
     __range_s: String((to - from) / 1000) },
 });
-const ALL: Record<string, VarValue> = { direction: { all: true }, network: { all: true }, host: { all: true }, exporter: { all: true } };
+const ALL: Record<string, VarValue> = { instance: { all: true }, direction: { all: true }, network: { all: true }, host: { all: true }, exporter: { all: true } };
 const queries: Query[] = panelQueries(dash, 'query');
 
-async function run(q: string): Promise<SeriesResult[]> {
-  return influxd.query(q, DB);
+async function run(q: string, db = DB): Promise<SeriesResult[]> {
+  return influxd.query(q, db);
 }
 const rows = (r: SeriesResult[]) => r.reduce((n, s) => n + s.values.length, 0);
 
@@ -69,14 +76,16 @@ t.test('the fixture is in influxd, alerts included', async (t) => {
 const values: Record<string, string[]> = {};
 t.test('every variable query returns values', async (t) => {
   for (const v of queryVariables(dash)) {
-    const r = await run(substitute(v.query, sub(ALL)));
+    const r = await run(substitute(variableQuery(v).text, sub(ALL)));
     values[v.name] = r.flatMap((s) => s.values.map((x) => String(x[1])));
+    if (v.name === 'instance') continue; // none: one collector, no instance key
     t.ok(values[v.name]!.length > 0, `${v.name}: ${values[v.name]!.slice(0, 6).join(', ')}${values[v.name]!.length > 6 ? ', …' : ''}`);
   }
   t.same(values.direction!.sort(), ['external', 'in', 'internal', 'out']);
   t.same(values.network!.sort(), ['lan', 'servers'], 'the groups of deploy/flowbridge.yaml');
   t.same(values.host!.sort(), Object.keys(truth.by_local_host).sort(), 'every local host of the capture, without "other"');
   t.same(values.exporter, ['127.0.0.1']);
+  t.same(values.instance, [], 'no instance tag from a single collector');
 });
 
 t.test('every panel and annotation query returns data with every variable at "All"', async (t) => {
@@ -129,4 +138,37 @@ t.test('the panels show the capture: bytes per direction, top hosts, networks', 
   const servers = nets.filter((s) => s.tags!.network === 'servers').map((s) => [s.tags!.direction, s.values[0]![1]]);
   const want = (dir: 0 | 2) => Object.entries(truth.by_local_host).filter(([h]) => h.startsWith('10.1.1.')).reduce((a, [, v]) => a + v[dir], 0);
   t.same(Object.fromEntries(servers), { in: want(0), out: want(2) }, 'group "servers" (10.1.1.0/24): Σ of its hosts');
+});
+
+t.test('two instances in one database: every panel sums them; one instance alone shows the capture once', async (t) => {
+  for (const instance of ['a', 'b']) {
+    const sink = new InfluxSink({ api: 'v1', url: influxd.url, bucket: MULTI, instance }, { metrics: new Metrics() });
+    for (const s of summaries) sink.write(s);
+    for (const a of alerts) sink.writeAlert(a);
+    await sink.stop();
+  }
+  const vars: Record<string, string[]> = {};
+  for (const v of queryVariables(dash)) {
+    vars[v.name] = (await run(substitute(variableQuery(v).text, sub(ALL)), MULTI)).flatMap((s) => s.values.map((x) => String(x[1])));
+  }
+  t.same(vars.instance, ['a', 'b'], 'the Instance variable lists both collectors');
+  for (const name of ['direction', 'network', 'host', 'exporter']) t.same(vars[name], values[name], `${name}: the same values as one collector`);
+  t.same((await run(substitute(variableQuery(queryVariables(dash).find((v) => v.name === 'host')!).text, sub({ ...ALL, instance: 'a' })), MULTI))
+    .flatMap((s) => s.values.map((x) => String(x[1]))), values.host, 'host, instance = a: the hosts that collector saw');
+  for (const q of queries) t.ok(rows(await run(substitute(q.text, sub(ALL)), MULTI)) > 0, `${q.where}: data`);
+  const panel = (title: string) => queries.find((q) => q.where.startsWith(`panel "${title}"`))!.text;
+  const bytes = async (v: Record<string, VarValue>) => Object.fromEntries((await run(substitute(panel('Bytes over the range'), sub(v)), MULTI))
+    .map((s) => [s.tags!.direction, s.values[0]![1]]));
+  const once = Object.fromEntries(Object.entries(truth.by_direction).map(([d, [b]]) => [d, b]));
+  t.same(await bytes(ALL), Object.fromEntries(Object.entries(once).map(([d, b]) => [d, 2 * b])), 'Bytes over the range, All = 2 × the truth');
+  t.same(await bytes({ ...ALL, instance: 'a' }), once, 'instance a = the truth');
+  // rates: per bucket, the sum of each instance's mean, never the mean over instances
+  for (const title of ['Traffic by direction', 'Packets per second', 'Active flows per interval']) {
+    for (const interval of [10, 60]) {
+      const one = await run(substitute(panel(title), sub(ALL, interval)));
+      const two = await run(substitute(panel(title), sub(ALL, interval)), MULTI);
+      const doubled = one.map((s) => ({ ...s, values: s.values.map(([ts, v]) => [ts, v === null ? null : 2 * (v as number)]) }));
+      t.same(two.map((s) => s.values), doubled.map((s) => s.values), `${title} ($__interval ${interval}s): 2 × one collector`);
+    }
+  }
 });

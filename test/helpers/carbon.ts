@@ -61,6 +61,8 @@ export interface Carbon {
   waitFor(points: [string, number][], timeoutMs?: number): Promise<[string, number][]>;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGKILL, as a crash: points still in carbon's cache are lost; start() brings it back */
+  kill(): Promise<void>;
   log(): string;
 }
 
@@ -188,6 +190,17 @@ export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promis
     }
   };
 
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGKILL');
+    await exited;
+    // a crash leaves the pid file behind: should its pid be reused meanwhile, carbon would refuse to start
+    rmSync(join(dir, 'run', 'carbon-cache.pid'), { force: true });
+  };
+
   const file = (metric: string): string => join(whisperDir, whisperRelPath(metric));
   const value = (metric: string, ts: number): number | null => readWhisper(file(metric), ts);
 
@@ -207,6 +220,6 @@ export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promis
         await sleep(50);
       }
     },
-    stop, start, log: () => output,
+    stop, start, kill, log: () => output,
   };
 }

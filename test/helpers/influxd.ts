@@ -37,6 +37,8 @@ export interface Influxd {
   /** starts the same server again (same data and ports) after stop */
   start(): Promise<void>;
   running(): boolean;
+  /** SIGKILL, as a crash (no shutdown); start() brings it back on its data */
+  kill(): Promise<void>;
 }
 
 export async function freeTcpPort(): Promise<number> {
@@ -138,6 +140,15 @@ export async function startInfluxd(t: Teardown, opts: { databases?: string[] } =
     }
   };
 
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGKILL');
+    await exited;
+  };
+
   const query = async (q: string, db?: string): Promise<SeriesResult[]> => {
     const form = new URLSearchParams({ q, ...(db ? { db } : {}), epoch: 's' }).toString();
     const r = await httpCall(`${url}/query`, 'POST', form, { 'content-type': 'application/x-www-form-urlencoded' });
@@ -153,7 +164,7 @@ export async function startInfluxd(t: Teardown, opts: { databases?: string[] } =
   });
   await start();
   for (const db of opts.databases ?? []) await query(`CREATE DATABASE "${db}"`);
-  return { url, httpPort: http, dir, query, stop, start, running: () => child !== undefined };
+  return { url, httpPort: http, dir, query, stop, start, running: () => child !== undefined, kill };
 }
 
 export interface ShimRequest {

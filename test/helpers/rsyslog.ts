@@ -57,6 +57,8 @@ export interface Rsyslog {
   stop(): Promise<void>;
   /** starts the same daemon again on the same ports (after stop) */
   start(): Promise<void>;
+  /** SIGKILL, as a crash (no shutdown); start() brings it back on the same ports and output file */
+  kill(): Promise<void>;
   /** rsyslogd's own messages (config errors and the like) */
   internalLog(): string;
 }
@@ -161,6 +163,16 @@ export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Prom
     clearTimeout(timer);
   };
 
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGKILL');
+    await exited;
+    rmSync(join(dir, 'rsyslogd.pid'), { force: true }); // left by the crash; a reused pid in it would block start()
+  };
+
   const start = async (): Promise<void> => {
     try {
       await launch();
@@ -219,7 +231,7 @@ export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Prom
       }
       return got;
     },
-    stop, start,
+    stop, start, kill,
     internalLog: () => {
       const f = join(dir, 'out', 'rsyslogd-internal.log');
       return existsSync(f) ? readFileSync(f, 'utf8') : '';

@@ -1,0 +1,103 @@
+// Information elements flowbridge reads (IANA ids; v9 field types share the numbers below 128) and
+// the decode action each gets for its length and template kind. Everything else is skipped.
+export const enum TemplateKind { Data = 0, Options = 1 }
+
+/** IPFIX variable-length marker (RFC 7011 §7); accepted in v9 too, where no exporter should send it. */
+export const VARLEN = 65535;
+
+/** IANA information element ids (v9 field types share the numbers below 128). */
+export const enum Ie {
+  OctetDeltaCount = 1, PacketDeltaCount = 2, ProtocolIdentifier = 4, IpClassOfService = 5,
+  TcpControlBits = 6, SourceTransportPort = 7, SourceIPv4Address = 8, IngressInterface = 10,
+  DestinationTransportPort = 11, DestinationIPv4Address = 12, EgressInterface = 14,
+  FlowEndSysUpTime = 21, FlowStartSysUpTime = 22, PostOctetDeltaCount = 23, PostPacketDeltaCount = 24,
+  SourceIPv6Address = 27, DestinationIPv6Address = 28, IcmpTypeCodeIPv4 = 32, SamplingInterval = 34,
+  SamplingAlgorithm = 35, SamplerId = 48, SamplerMode = 49, SamplerRandomInterval = 50, VlanId = 58,
+  IpVersion = 60, FlowDirection = 61, OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
+  IcmpTypeCodeIPv6 = 139, FlowStartSeconds = 150, FlowEndSeconds = 151, FlowStartMilliseconds = 152,
+  FlowEndMilliseconds = 153, FlowStartMicroseconds = 154, FlowEndMicroseconds = 155,
+  FlowStartNanoseconds = 156, FlowEndNanoseconds = 157, FlowStartDeltaMicroseconds = 158,
+  FlowEndDeltaMicroseconds = 159, SystemInitTimeMilliseconds = 160, IcmpTypeIPv4 = 176,
+  IcmpCodeIPv4 = 177, IcmpTypeIPv6 = 178, IcmpCodeIPv6 = 179, Dot1qVlanId = 243, SelectorId = 302,
+  SamplingPacketInterval = 305, SamplingPacketSpace = 306, SamplingSize = 309, SamplingPopulation = 310,
+}
+
+/** What the decode loop does with one field. */
+export const enum Act {
+  Skip, Bytes, Packets, BytesTotal, PacketsTotal, OutBytes, OutPackets, Protocol, Tos, TcpFlags,
+  SrcPort, DstPort, Src4, Dst4, Src6, Dst6, InIf, OutIf, EndUptime, StartUptime, IcmpTypeCode,
+  IcmpType, IcmpCode, SamplingInterval, SamplerId, RandomInterval, Vlan, IpVer, Direction, EndReason,
+  StartSec, EndSec, StartMs, EndMs, StartNtp, EndNtp, StartDeltaUs, EndDeltaUs, SysInitMs,
+  PktInterval, PktSpace, SampleSize, SamplePopulation,
+}
+
+/** The action for one field, or Skip when the element is unknown or its length is not one we read. */
+export function actionFor(version: number, kind: TemplateKind, isScope: boolean, id: number, ent: number, len: number): Act {
+  if (ent !== 0 || len === VARLEN || len === 0) return Act.Skip;
+  // v9 scope field types (1 system, 2 interface, ...) reuse element numbers with another meaning.
+  if (isScope && version === 9) return Act.Skip;
+  const uint = len <= 8;
+  switch (id) {
+    case Ie.SourceIPv4Address: return len === 4 ? Act.Src4 : Act.Skip;
+    case Ie.DestinationIPv4Address: return len === 4 ? Act.Dst4 : Act.Skip;
+    case Ie.SourceIPv6Address: return len === 16 ? Act.Src6 : Act.Skip;
+    case Ie.DestinationIPv6Address: return len === 16 ? Act.Dst6 : Act.Skip;
+    case Ie.FlowStartMicroseconds: case Ie.FlowStartNanoseconds: return len === 8 ? Act.StartNtp : Act.Skip;
+    case Ie.FlowEndMicroseconds: case Ie.FlowEndNanoseconds: return len === 8 ? Act.EndNtp : Act.Skip;
+  }
+  if (!uint) return Act.Skip;
+  if (kind === TemplateKind.Options) {
+    // Options records only feed the sampling table and the IPFIX uptime base.
+    switch (id) {
+      case Ie.SamplingInterval: return Act.SamplingInterval;
+      case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
+      case Ie.SamplerRandomInterval: return Act.RandomInterval;
+      case Ie.SamplingPacketInterval: return Act.PktInterval;
+      case Ie.SamplingPacketSpace: return Act.PktSpace;
+      case Ie.SamplingSize: return Act.SampleSize;
+      case Ie.SamplingPopulation: return Act.SamplePopulation;
+      case Ie.SystemInitTimeMilliseconds: return Act.SysInitMs;
+    }
+    return Act.Skip;
+  }
+  switch (id) {
+    case Ie.OctetDeltaCount: return Act.Bytes;
+    case Ie.PacketDeltaCount: return Act.Packets;
+    case Ie.OctetTotalCount: return Act.BytesTotal;
+    case Ie.PacketTotalCount: return Act.PacketsTotal;
+    case Ie.PostOctetDeltaCount: return Act.OutBytes;
+    case Ie.PostPacketDeltaCount: return Act.OutPackets;
+    case Ie.ProtocolIdentifier: return Act.Protocol;
+    case Ie.IpClassOfService: return Act.Tos;
+    case Ie.TcpControlBits: return Act.TcpFlags;
+    case Ie.SourceTransportPort: return Act.SrcPort;
+    case Ie.DestinationTransportPort: return Act.DstPort;
+    case Ie.IngressInterface: return Act.InIf;
+    case Ie.EgressInterface: return Act.OutIf;
+    case Ie.FlowEndSysUpTime: return Act.EndUptime;
+    case Ie.FlowStartSysUpTime: return Act.StartUptime;
+    case Ie.IcmpTypeCodeIPv4: case Ie.IcmpTypeCodeIPv6: return Act.IcmpTypeCode;
+    case Ie.IcmpTypeIPv4: case Ie.IcmpTypeIPv6: return Act.IcmpType;
+    case Ie.IcmpCodeIPv4: case Ie.IcmpCodeIPv6: return Act.IcmpCode;
+    case Ie.SamplingInterval: return Act.SamplingInterval;
+    case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
+    case Ie.SamplerRandomInterval: return Act.RandomInterval;
+    case Ie.VlanId: case Ie.Dot1qVlanId: return Act.Vlan;
+    case Ie.IpVersion: return Act.IpVer;
+    case Ie.FlowDirection: return Act.Direction;
+    case Ie.FlowEndReason: return Act.EndReason;
+    case Ie.FlowStartSeconds: return Act.StartSec;
+    case Ie.FlowEndSeconds: return Act.EndSec;
+    case Ie.FlowStartMilliseconds: return Act.StartMs;
+    case Ie.FlowEndMilliseconds: return Act.EndMs;
+    case Ie.FlowStartDeltaMicroseconds: return Act.StartDeltaUs;
+    case Ie.FlowEndDeltaMicroseconds: return Act.EndDeltaUs;
+    case Ie.SystemInitTimeMilliseconds: return Act.SysInitMs;
+    case Ie.SamplingPacketInterval: return Act.PktInterval;
+    case Ie.SamplingPacketSpace: return Act.PktSpace;
+    case Ie.SamplingSize: return Act.SampleSize;
+    case Ie.SamplingPopulation: return Act.SamplePopulation;
+  }
+  return Act.Skip;
+}
+
