@@ -247,7 +247,7 @@ export class Pipeline {
     const recv = this.cfg.listen.recvBufferSize;
     for (const hp of [...this.cfg.listen.netflow, ...this.cfg.listen.sflow, ...this.cfg.listen.extra]) {
       const { address, port } = parseHostPort(hp);
-      const l = new UdpListener({ address, port, recvBufferSize: recv },
+      const l = new UdpListener({ address, port, recvBufferSize: recv, thread: this.cfg.listen.thread },
         (buf, src, _port, receivedMs) => {
           this.nowMs = receivedMs;
           this.onDatagram(buf, src, receivedMs);

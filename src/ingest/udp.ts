@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { ConfigError, FlowbridgeError } from '../lib/errors.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import type { Clock } from '../decode/types.js';
+import { ThreadReceiver } from './udp-thread.js';
 
 export interface Config {
   /** Literal IPv4 or IPv6 address to bind ('0.0.0.0', '::', '127.0.0.1'...). */
@@ -13,6 +14,8 @@ export interface Config {
   port: number;
   /** Requested SO_RCVBUF in bytes; 0 leaves the OS default. Bursty exporters need a few MB. */
   recvBufferSize: number;
+  /** Read the socket in a worker thread (udp-thread.ts): more of the main thread left for decoding. */
+  thread?: boolean;
 }
 
 export function defaultConfig(): Config {
@@ -86,6 +89,9 @@ export class UdpListener {
   /** The last exception the handler threw (it is counted, not logged, per datagram). */
   lastHandlerError: unknown = undefined;
   private socket: Socket | null = null;
+  private thread: ThreadReceiver | null = null;
+  private threadAddress = { address: '', port: 0 };
+  private readonly threadDropped: Counter;
   private readonly datagrams: Counter;
   private readonly bytes: Counter;
   private readonly handlerErrors: Counter;
@@ -107,13 +113,15 @@ export class UdpListener {
     this.socketErrors = metrics.counter('udp_socket_errors_total', 'Errors reported by a listening socket', l);
     this.recvBufferBytes = metrics.gauge('udp_recv_buffer_bytes', 'Receive buffer size the OS reports', l);
     this.recvBufferCapped = metrics.gauge('udp_recv_buffer_capped', '1 when the OS granted less receive buffer than configured', l);
+    this.threadDropped = metrics.counter('udp_thread_dropped_total', 'Datagrams the receiving thread dropped because decoding was behind', l);
   }
 
   /** Binds the socket; rejects with a ListenError naming the address when that fails. */
   async start(): Promise<void> {
-    if (this.socket) return;
+    if (this.socket || this.thread) return;
     const { address, port } = this.config;
     const v6 = isIP(address) === 6;
+    if (this.config.thread) return this.startThread(v6);
     // ipv6Only lets "[::]:P" and "0.0.0.0:P" be separate listeners on one port.
     const sock = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
     await new Promise<void>((resolve, reject) => {
@@ -133,6 +141,23 @@ export class UdpListener {
     this.recvBuffer = this.setRecvBuffer(sock, this.config.recvBufferSize);
   }
 
+  private async startThread(v6: boolean): Promise<void> {
+    const { address, port, recvBufferSize } = this.config;
+    const t = new ThreadReceiver({ address, port, v6, recvBufferSize }, {
+      datagram: (buf, addr, p, ms) => this.receive(buf, addr, p, ms),
+      dropped: (n) => this.threadDropped.inc(n),
+      socketErrors: (n) => this.socketErrors.inc(n),
+    });
+    const r = await t.start();
+    if (!r.ok) {
+      await t.stop();
+      throw new ListenError(this.label, r.code, bindMessage(this.label, Object.assign(new Error(r.message), { code: r.code })));
+    }
+    this.thread = t;
+    this.threadAddress = { address: r.address, port: r.port };
+    this.recvBuffer = this.bufferInfo(recvBufferSize, r.recvActual);
+  }
+
   private setRecvBuffer(sock: Socket, requested: number): RecvBufferInfo {
     if (requested > 0) {
       try {
@@ -141,7 +166,10 @@ export class UdpListener {
         // Some systems refuse sizes above their limit instead of capping; what we got is read below.
       }
     }
-    const actual = sock.getRecvBufferSize();
+    return this.bufferInfo(requested, sock.getRecvBufferSize());
+  }
+
+  private bufferInfo(requested: number, actual: number): RecvBufferInfo {
     // Linux books twice the size it grants (bookkeeping overhead) and reports that: 2 × rmem_max at most.
     const capped = requested > 0 && actual < (process.platform === 'linux' ? 2 * requested : requested);
     this.recvBufferBytes.set(actual);
@@ -149,13 +177,13 @@ export class UdpListener {
     return { requested, actual, capped };
   }
 
-  private receive(msg: Buffer, addr: string, port: number): void {
+  private receive(msg: Buffer, addr: string, port: number, receivedMs = this.clock()): void {
     this.datagrams.inc();
     this.bytes.inc(msg.length);
     // A dual-stack socket shows IPv4 exporters as ::ffff:a.b.c.d; they are configured as a.b.c.d.
     const src = addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
     try {
-      this.onDatagram(msg, src, port, this.clock());
+      this.onDatagram(msg, src, port, receivedMs);
     } catch (err) {
       this.handlerErrors.inc();
       this.lastHandlerError = err;
@@ -163,6 +191,9 @@ export class UdpListener {
   }
 
   async stop(): Promise<void> {
+    const t = this.thread;
+    this.thread = null;
+    await t?.stop();
     const sock = this.socket;
     if (!sock) return;
     this.socket = null;
@@ -171,6 +202,7 @@ export class UdpListener {
 
   /** The bound address (the real port when configured with 0). */
   address(): { address: string; port: number } {
+    if (this.thread) return this.threadAddress;
     if (!this.socket) throw new Error(`udp listener ${this.label} is not started`);
     const a = this.socket.address();
     return { address: a.address, port: a.port };

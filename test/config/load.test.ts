@@ -27,7 +27,7 @@ type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web'>;
 const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout', 'instance'] as const;
 const core = (c: Config): CoreConfig => Object.fromEntries(CORE_KEYS.map((k) => [k, c[k]])) as CoreConfig;
 const EXPECTED_DEFAULTS: CoreConfig = {
-  listen: { netflow: ['0.0.0.0:2055', '[::]:2055'], sflow: ['0.0.0.0:6343', '[::]:6343'], extra: [], recvBufferSize: 33554432 },
+  listen: { netflow: ['0.0.0.0:2055', '[::]:2055'], sflow: ['0.0.0.0:6343', '[::]:6343'], extra: [], recvBufferSize: 33554432, thread: true },
   exporters: { allow: [] },
   networks: { home: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] },
   interval: 10000,
