@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeTcpPort } from './influxd.js';
+import { killHard } from './process.js';
 
 export const CARBON_CACHE = process.env.CARBON_CACHE_PATH || '/usr/bin/carbon-cache';
 
@@ -193,10 +194,7 @@ export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promis
   const kill = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGKILL');
-    await exited;
+    await killHard(c);
     // a crash leaves the pid file behind: should its pid be reused meanwhile, carbon would refuse to start
     rmSync(join(dir, 'run', 'carbon-cache.pid'), { force: true });
   };

@@ -8,6 +8,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killHard } from './process.js';
 
 export const INFLUXD = process.env.INFLUXD_PATH || '/usr/bin/influxd';
 
@@ -143,10 +144,7 @@ export async function startInfluxd(t: Teardown, opts: { databases?: string[] } =
   const kill = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGKILL');
-    await exited;
+    await killHard(c);
   };
 
   const query = async (q: string, db?: string): Promise<SeriesResult[]> => {

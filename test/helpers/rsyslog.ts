@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
+import { killHard } from './process.js';
 
 export const RSYSLOGD = process.env.RSYSLOGD_PATH || '/usr/sbin/rsyslogd';
 
@@ -166,10 +167,7 @@ export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Prom
   const kill = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGKILL');
-    await exited;
+    await killHard(c);
     rmSync(join(dir, 'rsyslogd.pid'), { force: true }); // left by the crash; a reused pid in it would block start()
   };
 

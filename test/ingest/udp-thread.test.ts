@@ -1,28 +1,13 @@
 // The socket read in a worker thread: same datagrams, sources, counters and errors as on the main
 // thread, nothing lost at stop, and a bounded hand-over that drops (and counts) when decoding is behind.
 import t from 'tap';
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
 import { Metrics } from '../../src/lib/counters.js';
+import { client, waitFor } from '../helpers/udp.js';
 import { ListenError, UdpListener } from '../../src/ingest/udp.js';
 import { ThreadReceiver } from '../../src/ingest/udp-thread.js';
 
 const OPTS = { timeout: 20_000 };
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for datagrams');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-async function client(type: 'udp4' | 'udp6', address: string): Promise<Socket> {
-  const c = createSocket(type);
-  c.bind(0, address);
-  await once(c, 'listening');
-  return c;
-}
 
 /** Datagram i: its index, then filler of a length that varies with i. */
 const payload = (i: number): Buffer => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1 + ((i * 37) % 1400), i & 255)]);
@@ -48,7 +33,7 @@ t.test('thread listener: payloads, sources, times and counters as on the main th
     c.send(b, l.address().port, '127.0.0.1');
     if (i % 100 === 99) await new Promise((r) => setTimeout(r, 2)); // stay under the socket buffer
   }
-  await waitFor(() => got.length === 3000);
+  await waitFor(() => got.length === 3000, 5000);
   t.ok(got.every((g) => g.ok), 'every payload intact');
   t.same(got.map((g) => g.i), Array.from({ length: 3000 }, (_, i) => i), 'in order');
   t.ok(got.every((g) => g.src === '127.0.0.1' && g.port === c.address().port), 'source address and port');
@@ -109,6 +94,6 @@ t.test('hand-over bound: while the main thread is behind, the thread drops and c
   t.teardown(() => c.close());
   // sent in one synchronous burst: the main thread cannot take the first batch before the rest arrive
   for (let i = 0; i < 300; i++) c.send(payload(i), b.ok ? b.port : 0, '127.0.0.1');
-  await waitFor(() => delivered + dropped === 300);
+  await waitFor(() => delivered + dropped === 300, 5000);
   t.ok(dropped > 0 && delivered > 0, `${delivered} delivered, ${dropped} dropped`);
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { Metrics } from '../../src/lib/counters.js';
+import { client, waitFor } from '../helpers/udp.js';
 import { ConfigError } from '../../src/lib/errors.js';
 import { UdpListener, ListenError, parseHostPort, defaultConfig, formatHostPort } from '../../src/ingest/udp.js';
 
@@ -9,20 +10,6 @@ interface Got { text: string; src: string; port: number; ms: number }
 
 const OPTS = { timeout: 10_000 };
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for datagrams');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-async function client(type: 'udp4' | 'udp6', address: string): Promise<Socket> {
-  const c = createSocket(type);
-  c.bind(0, address);
-  await once(c, 'listening');
-  return c;
-}
 
 async function send(c: Socket, text: string, port: number, address: string): Promise<void> {
   await new Promise<void>((resolve, reject) => c.send(Buffer.from(text), port, address, (e) => (e ? reject(e) : resolve())));

@@ -1,0 +1,10 @@
+// Child processes of the test servers.
+import type { ChildProcess } from 'node:child_process';
+
+/** SIGKILL (a crash, for outage drills) and wait until the process is gone; no-op if it already is. */
+export async function killHard(c: ChildProcess | undefined): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  c.kill('SIGKILL');
+  await exited;
+}
