@@ -8,8 +8,6 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
-import type { SinksConfig } from '../config/sinks.js';
-import { parseHostPort } from '../config/formats.js';
 import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { RetryQueue } from './retry-queue.js';
@@ -171,12 +169,15 @@ export class GraphiteSink implements Sink {
     let name = byKey.get(key);
     if (name === undefined) {
       if (byKey.size >= this.opts.maxCachedSeries) byKey.clear();
-      name = this.opts.tagged
-        ? [`${this.prefix === '' ? '' : `${this.prefix}.`}${m.graphite}.`, graphiteTags(m, tags, this.extra)]
-        : [graphitePath(this.prefix, m, tags), ''];
-      byKey.set(key, name);
+      byKey.set(key, (name = this.seriesName(m, tags)));
     }
     return name;
+  }
+
+  private seriesName(m: MeasurementDef, tags: readonly string[]): [string, string] {
+    return this.opts.tagged
+      ? [`${this.prefix === '' ? '' : `${this.prefix}.`}${m.graphite}.`, graphiteTags(m, tags, this.extra)]
+      : [graphitePath(this.prefix, m, tags), ''];
   }
 
   /** Queues one interval and starts sending; never waits for carbon. */
@@ -191,10 +192,8 @@ export class GraphiteSink implements Sink {
   /** An alert as value (and threshold) at the second it was raised. */
   formatAlert(alert: AlertEvent): Chunk {
     const a = alertSeries(alert);
-    const tail = ` ${Math.floor(a.time / 1000)}\n`;
-    const line = (field: string, v: number): string => (this.opts.tagged
-      ? `${this.prefix === '' ? '' : `${this.prefix}.`}${ALERTS.graphite}.${field}${graphiteTags(ALERTS, a.tags, this.extra)} ${v}${tail}`
-      : `${graphitePath(this.prefix, ALERTS, a.tags)}${field} ${v}${tail}`);
+    const tail = ` ${Math.floor(a.time / 1000)}\n`, [head, tagText] = this.seriesName(ALERTS, a.tags);
+    const line = (field: string, v: number): string => `${head}${field}${tagText} ${v}${tail}`;
     let text = line('value', a.value), lines = 1;
     if (a.threshold !== undefined) {
       text += line('threshold', a.threshold);
@@ -393,15 +392,4 @@ export class GraphiteSink implements Sink {
       this.notifyIdle();
     });
   }
-}
-
-/** Sink options from the loaded configuration; `instance` is the top-level key of that name. */
-export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number, instance = ''): Partial<GraphiteSinkOptions> {
-  const hp = parseHostPort(cfg.address);
-  if (!hp) throw new Error(`graphite.address ${cfg.address} is not host:port`); // the config format validated it
-  return {
-    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged, instance,
-    maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
-    connectTimeoutMs: cfg.connectTimeout, stopTimeoutMs,
-  };
 }

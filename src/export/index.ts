@@ -1,9 +1,11 @@
 // Builds the configured sinks. Each sink is independent: the fan-out isolates their failures.
 import type { Config } from '../config/load.js';
+import { parseHostPort } from '../config/formats.js';
+import type { SinksConfig } from '../config/sinks.js';
 import type { Metrics } from '../lib/counters.js';
 import type { Logger } from '../lib/log.js';
 import { ConsoleSink } from './console.js';
-import { GraphiteSink, graphiteOptions } from './graphite.js';
+import { GraphiteSink, type GraphiteSinkOptions } from './graphite.js';
 import { InfluxSink, influxOptions } from './influx.js';
 import { JsonSink } from './json.js';
 import type { Sink } from './sink.js';
@@ -25,4 +27,15 @@ export function createSinks(cfg: Config, deps: SinkDeps): Sink[] {
   if (cfg.influx.enabled) sinks.push(new InfluxSink(influxOptions(cfg.influx, stopTimeoutMs, cfg.instance), deps));
   if (cfg.graphite.enabled) sinks.push(new GraphiteSink(graphiteOptions(cfg.graphite, stopTimeoutMs, cfg.instance), deps));
   return sinks;
+}
+
+/** Graphite sink options from the loaded configuration; `instance` is the top-level key of that name. */
+export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number, instance = ''): Partial<GraphiteSinkOptions> {
+  const hp = parseHostPort(cfg.address);
+  if (!hp) throw new Error(`graphite.address ${cfg.address} is not host:port`); // the config format validated it
+  return {
+    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged, instance,
+    maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
+    connectTimeoutMs: cfg.connectTimeout, stopTimeoutMs,
+  };
 }
