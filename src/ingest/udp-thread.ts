@@ -121,6 +121,8 @@ export class ThreadReceiver {
     this.worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'batch') this.batch(m);
     });
+    // an exception inside the worker ends it; counted (and never thrown into the collector)
+    this.worker.on('error', () => h.socketErrors(1));
   }
 
   start(): Promise<BindResult> {
