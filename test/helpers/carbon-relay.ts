@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeTcpPort } from './influxd.js';
+import { stopGently } from './process.js';
 
 export const CARBON_C_RELAY = process.env.CARBON_C_RELAY_PATH || '/usr/bin/carbon-c-relay';
 
@@ -73,16 +74,8 @@ export async function startRelay(t: Teardown, caches: RelayDestination[], method
   child.stdout!.on('data', onOut);
   child.stderr!.on('data', onOut);
 
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
   t.teardown(async () => {
-    await stop();
+    await stopGently(child);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -93,5 +86,5 @@ export async function startRelay(t: Teardown, caches: RelayDestination[], method
     if (await portAnswers(port)) break;
     await sleep(20);
   }
-  return { port, config, stop, log: () => output };
+  return { port, config, stop: () => stopGently(child), log: () => output };
 }

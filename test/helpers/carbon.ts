@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeTcpPort } from './influxd.js';
-import { killHard } from './process.js';
+import { killHard, stopGently } from './process.js';
 
 export const CARBON_CACHE = process.env.CARBON_CACHE_PATH || '/usr/bin/carbon-cache';
 
@@ -158,12 +158,7 @@ export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promis
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopGently(c);
   };
 
   const start = async (): Promise<void> => {

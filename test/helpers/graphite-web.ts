@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeTcpPort, httpCall } from './influxd.js';
+import { stopGently } from './process.js';
 
 export const GRAPHITE_MANAGE = process.env.GRAPHITE_MANAGE_PATH || '/usr/bin/graphite-manage';
 
@@ -68,12 +69,7 @@ export async function startGraphiteWeb(t: Teardown, opts: { storageDir: string }
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopGently(c);
   };
   t.teardown(async () => {
     await stop();

@@ -8,7 +8,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killHard } from './process.js';
+import { killHard, stopGently } from './process.js';
 
 export const INFLUXD = process.env.INFLUXD_PATH || '/usr/bin/influxd';
 
@@ -115,12 +115,7 @@ export async function startInfluxd(t: Teardown, opts: { databases?: string[] } =
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopGently(c);
   };
 
   const start = async (): Promise<void> => {

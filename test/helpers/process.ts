@@ -8,3 +8,13 @@ export async function killHard(c: ChildProcess | undefined): Promise<void> {
   c.kill('SIGKILL');
   await exited;
 }
+
+/** SIGTERM, SIGKILL after `graceMs`, and wait until the process is gone; no-op if it already is. */
+export async function stopGently(c: ChildProcess | undefined, graceMs = 5000): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  c.kill('SIGTERM');
+  const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { killHard } from './process.js';
+import { killHard, stopGently } from './process.js';
 
 export const RSYSLOGD = process.env.RSYSLOGD_PATH || '/usr/sbin/rsyslogd';
 
@@ -156,12 +156,7 @@ export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Prom
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopGently(c);
   };
 
   const kill = async (): Promise<void> => {
