@@ -54,7 +54,6 @@ export interface PipelineOptions {
   groupNames?: string[];
 }
 
-
 export class Pipeline {
   readonly metrics: Metrics;
   private readonly observers: RecordObserver[];
