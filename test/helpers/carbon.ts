@@ -143,6 +143,17 @@ export function readWhisper(file: string, ts: number): number | null {
 
 /** Starts carbon-cache on free loopback ports; stopped and its directory removed at `t`'s teardown. */
 export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promise<Carbon> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCarbonOnce(t, opts);
+    } catch (err) {
+      // the free ports are picked before carbon binds them: a test running beside may take one first
+      if (attempt >= 3 || !(err as Error).message.includes('Address already in use')) throw err;
+    }
+  }
+}
+
+async function startCarbonOnce(t: Teardown, opts: CarbonOptions): Promise<Carbon> {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowbridge-carbon-'));
   for (const d of ['conf', 'log', 'run', 'storage/whisper', 'storage/lists']) mkdirSync(join(dir, d), { recursive: true });
   const [line, pickle, cache, udp] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
