@@ -218,6 +218,7 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
   const granted = m.total('udp_recv_buffer_bytes');
   await pipe.stop();
   const lost = sent.records - decoded;
+  const mem = process.memoryUsage(), mb = (n: number) => (n / 2 ** 20).toFixed(0);
   const q = Math.max(1, Math.floor(rss.length / 4));
   const early = Math.max(...rss.slice(0, q)), lateRss = Math.max(...rss.slice(-q));
   return [
@@ -227,7 +228,7 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
       notes: `${decoded.toLocaleString('en-US')} of ${sent.records.toLocaleString('en-US')} records, ${datagrams.toLocaleString('en-US')} datagrams${p.warmup > 0 ? ` (after a ${p.warmup} s warm-up)` : ''}; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s in ${sent.seconds.toFixed(0)} s; SO_RCVBUF ${(granted / 2 ** 20).toFixed(0)} MiB granted (Linux reports twice the set size)` },
     { name: 'flowbridge loss', value: pct(lost, sent.records), unit: '%', notes: `${lost.toLocaleString('en-US')} records; kernel socket drops ${drops} datagrams; goal < 0.1 %` },
     { name: 'flowbridge RSS, max over the run', value: Math.max(...rss), unit: 'MB',
-      notes: `first quarter max ${early} MB, last quarter max ${lateRss} MB, ${rss.length} samples; every interval sees the pool's ${sent.poolHosts.toLocaleString('en-US')} local hosts (the pool cycles every ${(p.pool / (sent.datagrams / sent.totalSeconds)).toFixed(1)} s); ${summaries} summaries, ${late} late portions; goal < 200 MB, flat` },
+      notes: `first quarter max ${early} MB, last quarter max ${lateRss} MB, ${rss.length} samples; every interval sees the pool's ${sent.poolHosts.toLocaleString('en-US')} local hosts (the pool cycles every ${(p.pool / (sent.datagrams / sent.totalSeconds)).toFixed(1)} s); ${summaries} summaries, ${late} late portions; at the end the main thread's V8 heap ${mb(mem.heapTotal)} MB and array buffers ${mb(mem.arrayBuffers)} MB; goal < 200 MB, flat` },
   ];
 }
 

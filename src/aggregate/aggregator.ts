@@ -6,7 +6,7 @@
 // to the current one and counted as late — nothing is dropped.
 import type { FlowRecord } from '../flow/record.js';
 import type { IntervalSummary } from './summary.js';
-import { portKey, Window, type WindowLimits } from './window.js';
+import { OpenKeys, Window, type WindowLimits } from './window.js';
 
 export type AssignMode = 'spread' | 'end' | 'arrival';
 
@@ -42,6 +42,10 @@ export type StatsProvider = () => Record<string, number>;
 export class Aggregator {
   readonly cfg: AggregatorConfig;
   private readonly windows = new Map<number, Window>();
+  /** host and port ids shared by the open windows */
+  private readonly keys: OpenKeys;
+  /** a window closed since the ids were last compacted */
+  private compactDue = false;
   /** open windows by k mod RING: a spread record visits several, an array index is cheaper than a Map */
   private readonly ring: (Window | undefined)[] = new Array<Window | undefined>(RING).fill(undefined);
   /** next interval index to emit; undefined until the first record or start() */
@@ -51,9 +55,8 @@ export class Aggregator {
   private nowMs = 0;
   /** index of the interval containing nowMs, kept with it so add() does not divide for it */
   private curK = 0;
-  /** the window add() used last (records of a datagram mostly share one); cleared when windows close */
-  private lastK = NaN;
-  private lastW: Window | undefined;
+  /** the lowest interval still open: below it a portion is late (kept with the clock and nextK) */
+  private openK = -Infinity;
   // the configuration the per-record path reads, as plain numbers
   private readonly I: number;
   private readonly hold: number;
@@ -71,6 +74,7 @@ export class Aggregator {
     this.I = this.cfg.intervalMs;
     this.hold = this.cfg.holdMs;
     this.mode = this.cfg.assign === 'arrival' ? ARRIVAL : this.cfg.assign === 'end' ? END : SPREAD;
+    this.keys = new OpenKeys(this.cfg.maxHosts, this.cfg.maxPorts);
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
@@ -79,6 +83,7 @@ export class Aggregator {
     this.curK = this.indexOf(nowMs);
     if (this.nextK === undefined) this.nextK = Math.floor(nowMs / this.cfg.intervalMs);
     this.committed = true;
+    this.updateOpenK();
   }
 
   /** Index of the interval containing t. */
@@ -95,7 +100,7 @@ export class Aggregator {
     if (w !== undefined && w.k === k) return w;
     w = this.windows.get(k);
     if (w === undefined) {
-      w = new Window(k, this.cfg.groupNames.length, this.cfg);
+      w = this.newWindow(k);
       this.windows.set(k, w);
       if (this.nextK === undefined || k < this.nextK) this.nextK = k; // only reached while uncommitted
     }
@@ -105,20 +110,22 @@ export class Aggregator {
 
   /** Target window for a portion at interval k: itself if open, else the current one (late). */
   private target(k: number): Window {
-    const cur = this.curK;
     // future beyond the current interval (exporter clock ahead): clamp to current, keeps windows bounded
-    if (k > cur) k = cur;
-    if (this.isClosed(k) || (this.committed && k < this.nextK!)) {
-      const w = this.window(Math.max(cur, this.nextK ?? cur));
-      w.late++;
-      this.lateTotal++;
-      return w;
+    if (k > this.curK) k = this.curK;
+    if (k >= this.openK) {
+      const w = this.ring[k & (RING - 1)];
+      return w !== undefined && w.k === k ? w : this.window(k);
     }
-    if (k === this.lastK) return this.lastW!;
-    const w = this.window(k);
-    this.lastK = k;
-    this.lastW = w;
+    const w = this.window(Math.max(this.curK, this.nextK ?? this.curK));
+    w.late++;
+    this.lateTotal++;
     return w;
+  }
+
+  /** Closed: (k + 1) * I + hold <= now; once committed, everything before nextK is closed too. */
+  private updateOpenK(): void {
+    const byClock = Math.floor((this.nowMs - this.hold) / this.I);
+    this.openK = this.committed && this.nextK! > byClock ? this.nextK! : byClock;
   }
 
   /**
@@ -126,27 +133,30 @@ export class Aggregator {
    * arrived (capture time in replay); rates are applied here.
    */
   add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
+    if (this.compactDue) this.compact();
     const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
     const B = rec.bytes * r, P = rec.packets * r, F = r;
     const I = this.I;
     let s = rec.startMs, e = rec.endMs;
     if (this.mode === ARRIVAL) s = e = arrivalMs;
     else if (this.mode === END || !(e > s)) s = e;
+    // ids and offsets once per record, however many intervals it spans
+    this.keys.prepare(rec, direction, srcGroup, dstGroup);
     const ks = Math.floor(s / I);
     // an end exactly on a boundary belongs to the interval before it
     const ke = e > s ? Math.ceil(e / I) - 1 : ks;
     if (ke <= ks) {
-      this.target(ks).add(rec, direction, srcGroup, dstGroup, B, P, F, true, portKey(rec));
+      this.target(ks).add(B, P, F, true);
       return;
     }
     // even spread with cumulative rounding: the portions add up to B and P exactly
-    const D = e - s, pk = portKey(rec);
+    const D = e - s;
     let prevB = 0, prevP = 0;
     for (let k = ks; k <= ke; k++) {
       const cum = Math.min(e, (k + 1) * I) - s;
       const cb = k === ke ? B : Math.round((B * cum) / D);
       const cp = k === ke ? P : Math.round((P * cum) / D);
-      this.target(k).add(rec, direction, srcGroup, dstGroup, cb - prevB, cp - prevP, F, k === ke, pk);
+      this.target(k).add(cb - prevB, cp - prevP, F, k === ke);
       prevB = cb;
       prevP = cp;
     }
@@ -157,6 +167,7 @@ export class Aggregator {
     if (nowMs > this.nowMs) {
       this.nowMs = nowMs;
       this.curK = this.indexOf(nowMs);
+      this.updateOpenK();
     }
   }
 
@@ -168,6 +179,7 @@ export class Aggregator {
   advance(nowMs: number): void {
     this.setClock(nowMs);
     while (this.nextK !== undefined && this.isClosed(this.nextK)) this.emit(this.nextK);
+    if (this.compactDue) this.compact();
   }
 
   /**
@@ -180,6 +192,7 @@ export class Aggregator {
     let last = throughNow ? Math.max(this.nextK - 1, this.indexOf(this.nowMs)) : this.nextK - 1;
     for (const k of this.windows.keys()) if (k > last) last = k;
     while (this.nextK <= last) this.emit(this.nextK);
+    if (this.compactDue) this.compact();
   }
 
   /** The group list (cfg.groupNames, shared with the classifier) grew: open windows make room. */
@@ -193,16 +206,24 @@ export class Aggregator {
     return this.windows.size;
   }
 
+  private newWindow(k: number): Window {
+    return new Window(k, this.cfg.groupNames.length, this.cfg, this.keys);
+  }
+
+  /** Drops the host and port ids no open window uses; only between records, as ids change. */
+  private compact(): void {
+    this.compactDue = false;
+    this.keys.compact(this.windows.values());
+  }
+
   private emit(k: number): void {
-    const w = this.windows.get(k) ?? new Window(k, this.cfg.groupNames.length, this.cfg);
+    const w = this.windows.get(k) ?? this.newWindow(k);
     this.windows.delete(k);
+    this.compactDue = true;
     if (this.ring[k & (RING - 1)] === w) this.ring[k & (RING - 1)] = undefined;
-    if (k === this.lastK) {
-      this.lastK = NaN;
-      this.lastW = undefined;
-    }
     this.nextK = k + 1;
     this.committed = true;
+    this.updateOpenK();
     const summary = w.summarize(this.cfg.intervalMs, this.cfg.topHosts, this.cfg.topPorts,
       this.cfg.groupNames, this.stats());
     this.emitted++;

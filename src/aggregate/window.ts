@@ -1,12 +1,14 @@
-// One interval's accumulators. Counters are flat Float64Arrays indexed by direction*3 + metric and the
-// host and port tables are integer-keyed hashes on typed arrays, so the per-record path is arithmetic
-// and probes, with no allocation; strings are built only in summarize().
+// One interval's accumulators. Counters are flat Float64Arrays indexed by direction*3 + metric; hosts
+// and ports are counted at the ids that the shared OpenKeys gave the record once (keyindex.ts), so the
+// per-portion path is arithmetic, with no allocation and no hashing; strings are built only in
+// summarize().
 import { IpVersion, ipv4ToString, ipv6ToString, type FlowRecord } from '../flow/record.js';
 import {
   DIRECTIONS, protocolName,
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
+import { compactIndex, Counters, KeyIndex } from './keyindex.js';
 
 // metric offsets inside a direction's triple
 const BYTES = 0, PKTS = 1, FLOWS = 2;
@@ -22,122 +24,80 @@ export interface WindowLimits {
   perExporter: boolean;
 }
 
-/**
- * Open-addressing hash of integer keys (one int32, or four for an IPv6 address) to dense entries of
- * `stride` doubles, on typed arrays: no object per entry and no string keys, so the per-record path is
- * a multiply, a probe or two and arithmetic. A one-word key sits in its slot beside the entry index, so
- * a probe touches one cache line. Entries are never removed (a window lives one interval); at most
- * `max` are created, after which find() returns -1 and the caller counts an overflow.
- */
-export class KeyTable {
-  size = 0;
-  /** per entry: its key words */
-  keys: Int32Array;
-  /** per entry: `stride` accumulators */
-  vals: Float64Array;
-  /** per entry: the home group (hosts) */
-  tags: Int32Array;
-  /** per slot: [key, entry index + 1] for one-word keys, [entry index + 1] for four; 0 = empty */
-  private slots: Int32Array;
-  private bits: number;
-  private cap: number;
-
-  constructor(readonly width: 1 | 4, readonly stride: number, readonly max: number, initialBits = 10) {
-    this.bits = initialBits;
-    this.slots = new Int32Array((width === 1 ? 2 : 1) << initialBits);
-    this.cap = Math.min(max, 1 << (initialBits - 1));
-    this.keys = new Int32Array(this.cap * width);
-    this.vals = new Float64Array(this.cap * stride);
-    this.tags = new Int32Array(this.cap);
-  }
-
-  /** Entry of a one-word key, created (with `tag`) when absent and `create`; else -1. */
-  find1(k: number, tag: number, create: boolean): number {
-    const slots = this.slots, mask = (1 << this.bits) - 1;
-    let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
-    for (;;) {
-      const e = slots[2 * i + 1]!;
-      if (e === 0) break;
-      if (slots[2 * i] === k) return e - 1;
-      i = (i + 1) & mask;
-    }
-    if (!create || this.size >= this.max) return -1;
-    const e = this.add(tag);
-    this.keys[e] = k;
-    slots[2 * i] = k;
-    slots[2 * i + 1] = e + 1;
-    this.checkLoad();
-    return e;
-  }
-
-  /** Entry of a four-word key (IPv6 address), as find1. */
-  find4(a: number, b: number, c: number, d: number, tag: number, create: boolean): number {
-    const slots = this.slots, keys = this.keys, mask = slots.length - 1;
-    let i = hash4(a, b, c, d) >>> (32 - this.bits);
-    for (;;) {
-      const e = slots[i]!;
-      if (e === 0) break;
-      const at = (e - 1) * 4;
-      if (keys[at] === a && keys[at + 1] === b && keys[at + 2] === c && keys[at + 3] === d) return e - 1;
-      i = (i + 1) & mask;
-    }
-    if (!create || this.size >= this.max) return -1;
-    const e = this.add(tag), at = e * 4;
-    this.keys[at] = a; this.keys[at + 1] = b; this.keys[at + 2] = c; this.keys[at + 3] = d;
-    slots[i] = e + 1;
-    this.checkLoad();
-    return e;
-  }
-
-  private add(tag: number): number {
-    if (this.size === this.cap) this.growEntries();
-    this.tags[this.size] = tag;
-    return this.size++;
-  }
-
-  /** Keeps the load at or below one half. */
-  private checkLoad(): void {
-    if (this.size * 2 > 1 << this.bits) this.rehash();
-  }
-
-  private growEntries(): void {
-    const cap = Math.min(this.max, this.cap * 2), w = this.width, st = this.stride;
-    const keys = new Int32Array(cap * w), vals = new Float64Array(cap * st), tags = new Int32Array(cap);
-    keys.set(this.keys);
-    vals.set(this.vals);
-    tags.set(this.tags);
-    this.keys = keys; this.vals = vals; this.tags = tags; this.cap = cap;
-  }
-
-  private rehash(): void {
-    this.bits++;
-    const one = this.width === 1, n = 1 << this.bits, mask = n - 1, keys = this.keys;
-    const slots = new Int32Array(one ? 2 * n : n);
-    for (let e = 0; e < this.size; e++) {
-      if (one) {
-        const k = keys[e]!;
-        let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
-        while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
-        slots[2 * i] = k;
-        slots[2 * i + 1] = e + 1;
-      } else {
-        const at = e * 4;
-        let i = hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) >>> (32 - this.bits);
-        while (slots[i] !== 0) i = (i + 1) & mask;
-        slots[i] = e + 1;
-      }
-    }
-    this.slots = slots;
-  }
-}
-
-function hash4(a: number, b: number, c: number, d: number): number {
-  return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
-}
-
 /** A big-endian 32-bit word of an IPv6 address, as a signed int32 key word. */
 function word(b: Uint8Array, at: number): number {
   return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+/**
+ * The host and port ids of the open intervals, shared by them: at most `maxHosts` local hosts and
+ * `maxPorts` ports across the intervals still open; ids no open interval uses are dropped when one closes.
+ * prepare() also works out, once per record, the offsets every interval it spans adds at.
+ */
+export class OpenKeys {
+  readonly hosts4: KeyIndex;
+  readonly hosts6: KeyIndex;
+  readonly ports: KeyIndex;
+  // the prepared record: offsets into a window's counters; -1 = overflow ("other"), -2 = not counted
+  rec: FlowRecord | undefined;
+  /** direction * 3, the offset of its triple */
+  d3 = 0;
+  protoAt = 0;
+  port = -1;
+  portAt = 0;
+  v6 = false;
+  src = -2;
+  srcAt = 0;
+  srcGroupAt = -1;
+  dst = -2;
+  dstAt = 0;
+  dstGroupAt = -1;
+
+  constructor(private readonly maxHosts: number, maxPorts: number) {
+    this.hosts4 = new KeyIndex(1, maxHosts);
+    this.hosts6 = new KeyIndex(4, maxHosts, 6);
+    this.ports = new KeyIndex(1, maxPorts, 8);
+  }
+
+  /** Looks up the record's ids: local hosts by the direction (out: source, in: destination, internal: both). */
+  prepare(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number): void {
+    const d3 = direction * 3;
+    this.rec = rec;
+    this.d3 = d3;
+    this.protoAt = (rec.protocol & 255) * 12 + d3;
+    this.port = this.ports.find1(portKey(rec), 0, true);
+    this.portAt = this.port * 12 + d3;
+    this.v6 = rec.ipVersion === IpVersion.V6;
+    if (direction === D_OUT || direction === D_INTERNAL) {
+      this.src = this.host(rec, true, srcGroup);
+      this.srcAt = this.src * 6 + H_OUT;
+      this.srcGroupAt = srcGroup >= 0 ? srcGroup * 6 + H_OUT : -1;
+    } else this.src = -2;
+    if (direction === D_IN || direction === D_INTERNAL) {
+      this.dst = this.host(rec, false, dstGroup);
+      this.dstAt = this.dst * 6 + H_IN;
+      this.dstGroupAt = dstGroup >= 0 ? dstGroup * 6 + H_IN : -1;
+    } else this.dst = -2;
+  }
+
+  /** Id of the record's source (`src`) or destination host, in hosts6 for IPv6 else hosts4; -1 = full. */
+  private host(rec: FlowRecord, src: boolean, group: number): number {
+    const h4 = this.hosts4, h6 = this.hosts6;
+    const room = h4.size + h6.size < this.maxHosts;
+    if (rec.ipVersion === IpVersion.V6) {
+      const a = src ? rec.src6 : rec.dst6;
+      return h6.find4(word(a, 0), word(a, 4), word(a, 8), word(a, 12), group, room);
+    }
+    return h4.find1((src ? rec.src4 : rec.dst4) | 0, group, room);
+  }
+
+  /** Drops the ids that none of `windows` uses, where worth it (called between records: ids change). */
+  compact(windows: Iterable<Window>): void {
+    const ws = [...windows];
+    if (this.hosts4.crowded()) compactIndex(this.hosts4, ws.map((w) => w.hosts4));
+    if (this.hosts6.crowded()) compactIndex(this.hosts6, ws.map((w) => w.hosts6));
+    if (this.ports.crowded()) compactIndex(this.ports, ws.map((w) => w.ports));
+  }
 }
 
 /** The port table key of a record: (protocol << 16) | service port. */
@@ -169,12 +129,12 @@ export class Window {
   readonly proto = new Float64Array(256 * 12);
   /** per home group: received then sent triples; grows when a reload adds groups */
   groups: Float64Array;
-  /** local hosts: IPv4 keyed by the address as int32, IPv6 by its four words; tag = home group */
-  readonly hosts4: KeyTable;
-  readonly hosts6: KeyTable;
+  /** per host id of keys.hosts4 / keys.hosts6: received then sent triples */
+  readonly hosts4 = new Counters(6);
+  readonly hosts6 = new Counters(6);
   readonly hostOther = new Float64Array(6);
-  /** key (protocol << 16) | service port */
-  readonly ports: KeyTable;
+  /** per port id of keys.ports: one triple per direction */
+  readonly ports = new Counters(12);
   readonly portOther = new Float64Array(12);
   /** exporter -> bytes, packets, flows, records */
   readonly exporters = new Map<string, Float64Array>();
@@ -188,17 +148,12 @@ export class Window {
   exporterOverflow = 0;
 
   private readonly perExporter: boolean;
-  private readonly maxHosts: number;
   private readonly maxExporters: number;
 
-  constructor(readonly k: number, groupCount: number, limits: WindowLimits) {
+  constructor(readonly k: number, groupCount: number, limits: WindowLimits, private readonly keys: OpenKeys) {
     this.perExporter = limits.perExporter;
-    this.maxHosts = limits.maxHosts;
     this.maxExporters = limits.maxExporters;
     this.groups = new Float64Array(Math.max(groupCount, 1) * 6);
-    this.hosts4 = new KeyTable(1, 6, limits.maxHosts);
-    this.hosts6 = new KeyTable(4, 6, limits.maxHosts, 6);
-    this.ports = new KeyTable(1, 12, limits.maxPorts, 8);
   }
 
   /** Makes room for `count` groups (a reload appended some); what is counted stays. */
@@ -210,47 +165,45 @@ export class Window {
   }
 
   /**
-   * Adds one portion (already renormalized by the sampling rate) of a record. `isLast` marks the
-   * portion that counts the record itself, so `records` counts each record once. `portKey` is
-   * portKey(rec), computed once per record by the caller (a spread record has several portions).
+   * Adds one portion (already renormalized by the sampling rate) of the record the shared OpenKeys
+   * prepared. `isLast` marks the portion that counts the record itself, so `records` counts each
+   * record once.
    */
-  add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
-    b: number, p: number, f: number, isLast: boolean, portKey: number): void {
-    const d3 = direction * 3;
+  add(b: number, p: number, f: number, isLast: boolean): void {
+    const c = this.keys, d3 = c.d3;
     const dir = this.dir;
     dir[d3] += b; dir[d3 + 1] += p; dir[d3 + 2] += f;
-    const pa = (portKey >>> 16) * 12 + d3, pr = this.proto;
+    const pa = c.protoAt, pr = this.proto;
     pr[pa] += b; pr[pa + 1] += p; pr[pa + 2] += f;
     if (isLast) this.records++;
 
-    const ports = this.ports;
-    const pe = ports.find1(portKey, 0, true);
-    if (pe >= 0) {
-      const v = ports.vals, at = pe * 12 + d3;
+    if (c.port >= 0) {
+      const v = this.ports.at(c.port), at = c.portAt;
       v[at] += b; v[at + 1] += p; v[at + 2] += f;
     } else {
       add3(this.portOther, d3, b, p, f);
       if (isLast) this.portOverflow++;
     }
 
-    if (direction === D_OUT || direction === D_INTERNAL) {
-      this.addHost(rec, true, srcGroup, H_OUT, b, p, f, isLast);
-      if (srcGroup >= 0) add3(this.groups, srcGroup * 6 + H_OUT, b, p, f);
+    if (c.src !== -2) {
+      this.addHost(c.v6, c.src, c.srcAt, H_OUT, b, p, f, isLast);
+      if (c.srcGroupAt >= 0) add3(this.groups, c.srcGroupAt, b, p, f);
     }
-    if (direction === D_IN || direction === D_INTERNAL) {
-      this.addHost(rec, false, dstGroup, H_IN, b, p, f, isLast);
-      if (dstGroup >= 0) add3(this.groups, dstGroup * 6 + H_IN, b, p, f);
+    if (c.dst !== -2) {
+      this.addHost(c.v6, c.dst, c.dstAt, H_IN, b, p, f, isLast);
+      if (c.dstGroupAt >= 0) add3(this.groups, c.dstGroupAt, b, p, f);
     }
 
     if (this.perExporter) {
+      const exporter = c.rec!.exporter;
       let ee = this.lastEntry;
-      if (rec.exporter !== this.lastExporter || ee === undefined) {
-        ee = this.exporters.get(rec.exporter);
+      if (exporter !== this.lastExporter || ee === undefined) {
+        ee = this.exporters.get(exporter);
         if (ee === undefined && this.exporters.size < this.maxExporters) {
           ee = new Float64Array(4);
-          this.exporters.set(rec.exporter, ee);
+          this.exporters.set(exporter, ee);
         }
-        this.lastExporter = rec.exporter;
+        this.lastExporter = exporter;
         this.lastEntry = ee;
       }
       if (ee !== undefined) {
@@ -260,21 +213,10 @@ export class Window {
     }
   }
 
-  private addHost(rec: FlowRecord, src: boolean, group: number, at: number,
-    b: number, p: number, f: number, isLast: boolean): void {
-    const h4 = this.hosts4, h6 = this.hosts6;
-    const room = h4.size + h6.size < this.maxHosts;
-    let t: KeyTable, e: number;
-    if (rec.ipVersion === IpVersion.V6) {
-      const a = src ? rec.src6 : rec.dst6;
-      t = h6;
-      e = h6.find4(word(a, 0), word(a, 4), word(a, 8), word(a, 12), group, room);
-    } else {
-      t = h4;
-      e = h4.find1((src ? rec.src4 : rec.dst4) | 0, group, room);
-    }
-    if (e >= 0) {
-      const v = t.vals, o = e * 6 + at;
+  /** A host's triple at `o` (its id's offset), or "other" at `at` when the table was full (id -1). */
+  private addHost(v6: boolean, id: number, o: number, at: number, b: number, p: number, f: number, isLast: boolean): void {
+    if (id >= 0) {
+      const v = (v6 ? this.hosts6 : this.hosts4).at(id);
       v[o] += b; v[o + 1] += p; v[o + 2] += f;
     } else {
       add3(this.hostOther, at, b, p, f);
@@ -294,16 +236,19 @@ export class Window {
 
     // hosts: top N receivers and top N senders, the rest into hostsOther
     const hostList: { host: string; group: number; v: Float64Array }[] = [];
-    const h4 = this.hosts4, h6 = this.hosts6, a6 = new Uint8Array(16);
+    const h4 = this.keys.hosts4, h6 = this.keys.hosts6, a6 = new Uint8Array(16);
+    const c4 = this.hosts4, c6 = this.hosts6;
     for (let e = 0; e < h4.size; e++) {
-      hostList.push({ host: ipv4ToString(h4.keys[e]! >>> 0), group: h4.tags[e]!, v: h4.vals.subarray(e * 6, e * 6 + 6) });
+      if (!c4.has(e)) continue;
+      hostList.push({ host: ipv4ToString(h4.keys[e]! >>> 0), group: h4.tags[e]!, v: c4.vals.subarray(e * 6, e * 6 + 6) });
     }
     for (let e = 0; e < h6.size; e++) {
+      if (!c6.has(e)) continue;
       for (let w = 0; w < 4; w++) {
         const x = h6.keys[e * 4 + w]!;
         a6[w * 4] = x >>> 24; a6[w * 4 + 1] = (x >>> 16) & 255; a6[w * 4 + 2] = (x >>> 8) & 255; a6[w * 4 + 3] = x & 255;
       }
-      hostList.push({ host: ipv6ToString(a6), group: h6.tags[e]!, v: h6.vals.subarray(e * 6, e * 6 + 6) });
+      hostList.push({ host: ipv6ToString(a6), group: h6.tags[e]!, v: c6.vals.subarray(e * 6, e * 6 + 6) });
     }
     const hosts: HostRow[] = [];
     const hostsOther = { in: totals(this.hostOther, H_IN), out: totals(this.hostOther, H_OUT) };
@@ -322,8 +267,8 @@ export class Window {
     DIRECTIONS.forEach((direction, d) => {
       portsOther[direction] = totals(this.portOther, d * 3);
       const rows: PortRow[] = [];
-      const pt = this.ports, v = pt.vals;
-      for (let e = 0; e < pt.size; e++) {
+      const pt = this.keys.ports, v = this.ports.vals, n = Math.min(pt.size, v.length / 12);
+      for (let e = 0; e < n; e++) {
         const at = e * 12 + d * 3, k = pt.keys[e]!;
         if (v[at + BYTES] === 0 && v[at + PKTS] === 0 && v[at + FLOWS] === 0) continue;
         rows.push({ protocol: protocolName(k >>> 16), port: k & 0xffff, direction, ...totals(v, at) });

@@ -136,11 +136,11 @@ const aggregate: Section = {
     topHosts: { doc: 'Hosts reported per interval (largest first).', format: positiveInt, default: 1000 },
     topPorts: { doc: 'Ports reported per interval (largest first).', format: positiveInt, default: 100 },
     maxHosts: {
-      doc: 'Cap on distinct hosts tracked in one interval; past it hosts fold into "other" and are counted as dropped.',
+      doc: 'Cap on distinct local hosts tracked across the open intervals (the current one and those held open for late records); past it hosts fold into "other" and are counted as dropped.',
       format: positiveInt,
       default: 100000,
     },
-    maxPorts: { doc: 'Cap on distinct ports tracked in one interval.', format: positiveInt, default: 20000 },
+    maxPorts: { doc: 'Cap on distinct ports tracked across the open intervals.', format: positiveInt, default: 20000 },
     perExporter: { doc: 'Also keep totals per exporter.', format: bool, default: true },
   },
 };

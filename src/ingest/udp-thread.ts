@@ -8,8 +8,12 @@ import { Worker } from 'node:worker_threads';
 /** Bytes in flight to the main thread before the worker drops (0.3 s at 1M records/s). */
 export const MAX_IN_FLIGHT = 16 * 1024 * 1024;
 const BATCH_BYTES = 64 * 1024;
-/** returned batch buffers the worker keeps for reuse (4 MB) */
-const MAX_FREE = 64;
+/**
+ * Returned batch buffers the worker keeps for reuse: as many as can be in flight, so after a backlog
+ * (an interval's summary) it does not free buffers only to allocate them again at the next one; the
+ * pool is bounded by the in-flight bound (16 MB).
+ */
+const MAX_FREE = Math.ceil(MAX_IN_FLIGHT / BATCH_BYTES) + 1;
 
 export type BindResult = { ok: true; port: number; address: string; recvActual: number } | { ok: false; code: string; message: string };
 

@@ -142,6 +142,35 @@ t.test('a million distinct hosts: the table stays capped and totals stay exact',
   t.end();
 });
 
+t.test('maxHosts bounds the hosts of the open intervals; a closed interval frees its hosts', (t) => {
+  const { agg, out } = collect({ maxHosts: 2 });
+  const to = (d: number, at: number) => agg.add(rec({ startMs: at, endMs: at, bytes: 10, packets: 1, dst4: ip(10, 1, 0, d), src4: ip(8, 8, 8, 8) }), IN, -1, 0, at);
+  to(1, 1000); to(2, 2000); to(3, 3000);
+  agg.advance(10_000);
+  to(3, 11_000); to(4, 12_000); to(1, 13_000);
+  agg.flush();
+  t.same(out.map((s) => s.hosts.map((h) => h.host).sort()), [['10.1.0.1', '10.1.0.2'], ['10.1.0.3', '10.1.0.4']]);
+  t.same(out.map((s) => s.stats.hostOverflow), [1, 1], 'the third host of each interval went to other');
+  t.same(out.map((s) => s.hostsOther.in.bytes), [10, 10]);
+  t.end();
+});
+
+t.test('a host spread over open intervals keeps its counts when another interval closes', (t) => {
+  const { agg, out } = collect({ holdMs: 30_000, maxHosts: 4, maxPorts: 2 }); // half full: compacted
+  const r = (d: number, s: number, e: number, bytes: number) => rec({ startMs: s, endMs: e, bytes, packets: 1, protocol: 17, srcPort: 53, dstPort: 40000 + d, dst4: ip(10, 1, 0, d), src4: ip(8, 8, 8, 8) });
+  agg.add(r(5, 1000, 1000, 7), IN, -1, 0, 1000); // host 5: interval 0 only, first id
+  agg.add(r(6, 5000, 25_000, 300), IN, -1, 0, 25_000); // host 6: intervals 0, 1 and 2
+  agg.advance(40_000); // interval 0 closes: host 5's id goes, host 6's is renumbered
+  t.equal(out.length, 1);
+  agg.add(r(7, 21_000, 21_000, 11), IN, -1, 0, 41_000);
+  agg.add(r(6, 22_000, 22_000, 13), IN, -1, 0, 42_000);
+  agg.flush();
+  const rows = out.map((s) => s.hosts.map((h) => `${h.host} ${h.bytes}`).sort());
+  t.same(rows, [['10.1.0.5 7', '10.1.0.6 75'], ['10.1.0.6 150'], ['10.1.0.6 88', '10.1.0.7 11']]);
+  t.same(out.map((s) => s.ports.map((p) => `${p.port} ${p.bytes}`)), [['53 82'], ['53 150'], ['53 99']]);
+  t.end();
+});
+
 t.test('IPv6 hosts are keyed and printed in RFC 5952 form', (t) => {
   const { agg, out } = collect();
   const r = rec({ ipVersion: IpVersion.V6, startMs: 0, endMs: 0, bytes: 10, packets: 1 });

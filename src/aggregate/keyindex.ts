@@ -1,0 +1,216 @@
+// Integer keys (an IPv4 address as one int32, an IPv6 address as four, a port key as one) to dense ids,
+// shared by all open intervals: a record spread over N intervals is hashed once, and each interval
+// keeps its counters in its own Float64Array indexed by that id. An id's counters for the intervals
+// sit at the same offset of small arrays, where popular keys (seen first, so low ids) stay in cache;
+// per-interval hash tables cost a probe per interval and about twice the time.
+
+/**
+ * Open-addressing hash on typed arrays: no object per entry and no string keys. A one-word key sits in
+ * its slot beside the id, so a probe touches one cache line. At most `max` ids exist; past that find()
+ * returns -1 and the caller counts an overflow. Ids are dense, 0 .. size-1; retain() drops the ones no
+ * open interval uses any more and renumbers the rest in order.
+ */
+export class KeyIndex {
+  size = 0;
+  /** size after the last compaction */
+  kept = 0;
+  /** per id: its key words */
+  keys: Int32Array;
+  /** per id: the home group (hosts), as of the key's latest lookup */
+  tags: Int32Array;
+  /** per slot: [key, id + 1] for one-word keys, [id + 1] for four; 0 = empty */
+  private slots: Int32Array;
+  private bits: number;
+  private cap: number;
+
+  constructor(readonly width: 1 | 4, readonly max: number, private readonly initialBits = 10) {
+    this.bits = initialBits;
+    this.slots = new Int32Array((width === 1 ? 2 : 1) << initialBits);
+    this.cap = Math.min(max, 1 << (initialBits - 1));
+    this.keys = new Int32Array(this.cap * width);
+    this.tags = new Int32Array(this.cap);
+  }
+
+  /** Id of a one-word key, created when absent and `create`; else -1. The key's tag becomes `tag`. */
+  find1(k: number, tag: number, create: boolean): number {
+    const slots = this.slots, mask = (1 << this.bits) - 1;
+    let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[2 * i + 1]!;
+      if (e === 0) break;
+      if (slots[2 * i] === k) {
+        if (this.tags[e - 1] !== tag) this.tags[e - 1] = tag;
+        return e - 1;
+      }
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(tag);
+    this.keys[e] = k;
+    slots[2 * i] = k;
+    slots[2 * i + 1] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
+  /** Id of a four-word key (IPv6 address), as find1. */
+  find4(a: number, b: number, c: number, d: number, tag: number, create: boolean): number {
+    const slots = this.slots, keys = this.keys, mask = slots.length - 1;
+    let i = hash4(a, b, c, d) >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[i]!;
+      if (e === 0) break;
+      const at = (e - 1) * 4;
+      if (keys[at] === a && keys[at + 1] === b && keys[at + 2] === c && keys[at + 3] === d) {
+        if (this.tags[e - 1] !== tag) this.tags[e - 1] = tag;
+        return e - 1;
+      }
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(tag), at = e * 4;
+    this.keys[at] = a; this.keys[at + 1] = b; this.keys[at + 2] = c; this.keys[at + 3] = d;
+    slots[i] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
+  /**
+   * Whether a compaction is worth its cost (a pass over every interval's counters): the index is half
+   * full, or has grown by more than the ids it kept last time. Ids die only when an interval closes,
+   * so this is asked then; the amortized cost stays proportional to the ids created.
+   */
+  crowded(): boolean {
+    return this.size * 2 >= this.max || this.size >= 2 * this.kept + 1024;
+  }
+
+  /**
+   * Keeps the ids whose `used` byte is set, renumbered in order, and rebuilds the hash (shrinking it
+   * after a flood). Returns the old-to-new id map (-1 = dropped), or undefined when all stay.
+   */
+  retain(used: Uint8Array): Int32Array | undefined {
+    const n = this.size, w = this.width;
+    let live = 0;
+    for (let e = 0; e < n; e++) live += used[e]!;
+    if (live === n) return undefined;
+    const map = new Int32Array(n);
+    let bits = this.initialBits;
+    while (live * 2 > 1 << bits) bits++;
+    const cap = Math.min(this.max, Math.max(1 << (bits - 1), live));
+    const keys = new Int32Array(cap * w), tags = new Int32Array(cap);
+    let j = 0;
+    for (let e = 0; e < n; e++) {
+      if (!used[e]) { map[e] = -1; continue; }
+      map[e] = j;
+      keys.set(this.keys.subarray(e * w, e * w + w), j * w);
+      tags[j++] = this.tags[e]!;
+    }
+    this.keys = keys; this.tags = tags; this.cap = cap; this.size = live; this.bits = bits;
+    this.rehash();
+    return map;
+  }
+
+  private add(tag: number): number {
+    if (this.size === this.cap) this.growIds();
+    this.tags[this.size] = tag;
+    return this.size++;
+  }
+
+  /** Keeps the load at or below one half. */
+  private checkLoad(): void {
+    if (this.size * 2 > 1 << this.bits) {
+      this.bits++;
+      this.rehash();
+    }
+  }
+
+  private growIds(): void {
+    const cap = Math.min(this.max, this.cap * 2);
+    const keys = new Int32Array(cap * this.width), tags = new Int32Array(cap);
+    keys.set(this.keys);
+    tags.set(this.tags);
+    this.keys = keys; this.tags = tags; this.cap = cap;
+  }
+
+  private rehash(): void {
+    const one = this.width === 1, n = 1 << this.bits, mask = n - 1, keys = this.keys;
+    const slots = new Int32Array(one ? 2 * n : n);
+    for (let e = 0; e < this.size; e++) {
+      if (one) {
+        const k = keys[e]!;
+        let i = Math.imul(k, 0x9e3779b1) >>> (32 - this.bits);
+        while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+        slots[2 * i] = k;
+        slots[2 * i + 1] = e + 1;
+      } else {
+        const at = e * 4;
+        let i = hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) >>> (32 - this.bits);
+        while (slots[i] !== 0) i = (i + 1) & mask;
+        slots[i] = e + 1;
+      }
+    }
+    this.slots = slots;
+  }
+}
+
+function hash4(a: number, b: number, c: number, d: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
+}
+
+/**
+ * One interval's counters for the ids of a KeyIndex: `stride` doubles per id, grown (doubling) to the
+ * highest id the interval touched, so memory follows what the interval holds, not the whole index.
+ */
+export class Counters {
+  vals = new Float64Array(0);
+
+  constructor(readonly stride: number) {}
+
+  /** The array, long enough for `id`. */
+  at(id: number): Float64Array {
+    const need = (id + 1) * this.stride;
+    if (need <= this.vals.length) return this.vals;
+    let n = Math.max(this.vals.length * 2, 64 * this.stride);
+    while (n < need) n *= 2;
+    const v = new Float64Array(n);
+    v.set(this.vals);
+    return (this.vals = v);
+  }
+
+  /** Whether id holds anything. */
+  has(id: number): boolean {
+    const v = this.vals, at = id * this.stride;
+    if (at >= v.length) return false;
+    for (let i = 0; i < this.stride; i++) if (v[at + i] !== 0) return true;
+    return false;
+  }
+
+  /** Marks in `used` the ids holding anything. */
+  mark(used: Uint8Array, size: number): void {
+    const n = Math.min(size, this.vals.length / this.stride);
+    for (let id = 0; id < n; id++) if (!used[id] && this.has(id)) used[id] = 1;
+  }
+
+  /** Moves the counters to the ids of a retain() map. */
+  renumber(map: Int32Array): void {
+    const st = this.stride, old = this.vals, n = Math.min(map.length, old.length / st);
+    let top = -1;
+    for (let id = 0; id < n; id++) if (map[id]! > top && this.has(id)) top = map[id]!;
+    const v = new Float64Array(top < 0 ? 0 : Math.max(64, 1 << Math.ceil(Math.log2(top + 1))) * st);
+    for (let id = 0; id < n; id++) {
+      const to = map[id]!;
+      if (to >= 0 && to <= top) v.set(old.subarray(id * st, id * st + st), to * st);
+    }
+    this.vals = v;
+  }
+}
+
+/** Drops the ids of `index` that no interval's counters use, renumbering those counters to match. */
+export function compactIndex(index: KeyIndex, counters: readonly Counters[]): void {
+  if (index.size === 0) return;
+  const used = new Uint8Array(index.size);
+  for (const c of counters) c.mark(used, index.size);
+  const map = index.retain(used);
+  if (map) for (const c of counters) c.renumber(map);
+  index.kept = index.size;
+}
