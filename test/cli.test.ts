@@ -9,10 +9,10 @@ import { parseCli } from '../src/cli.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { ConfigError } from '../src/lib/errors.js';
 import { directionTotals, parseLines } from './helpers/totals.js';
+import { truth } from './helpers/truth.js';
 
 const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as { by_direction: Record<string, [number, number]> };
 const HOME = '10.1.0.0/16,2001:db8:1::/48';
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 

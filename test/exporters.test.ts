@@ -8,12 +8,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCollector } from './helpers/collector.js';
+import { truth } from './helpers/truth.js';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
-  by_direction: Record<string, [number, number]>;
-  flows: Record<string, [number, number]>;
-};
 const have = (cmd: string) => {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });

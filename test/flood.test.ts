@@ -1,16 +1,15 @@
 // Flood drill: one interval of 1,000,000 distinct spoofed sources beside normal traffic. Memory stays
 // bounded by the table caps and the direction totals stay exact.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/load.js';
 import { Pipeline } from '../src/pipeline.js';
 import type { IntervalSummary } from '../src/aggregate/summary.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { directionTotals } from './helpers/totals.js';
 import { floodV5 } from '../bench/gen.js';
+import { truth } from './helpers/truth.js';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as { by_direction: Record<string, [number, number]> };
 const T0 = 1793491200;
 
 t.test('1,000,000 spoofed sources in one interval: memory bounded by the caps, totals exact', (t) => {

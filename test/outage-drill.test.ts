@@ -6,7 +6,7 @@
 // equal the summaries flowbridge reported for the intervals that arrived.
 import t from 'tap';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../src/aggregate/summary.js';
@@ -22,6 +22,7 @@ import { startCli, type Prom } from './helpers/cli-process.js';
 import { influxdMissing, startInfluxd } from './helpers/influxd.js';
 import { rsyslogMissing, startRsyslog } from './helpers/rsyslog.js';
 import { directionTotals } from './helpers/totals.js';
+import { truth } from './helpers/truth.js';
 
 const missing = influxdMissing() ?? carbonMissing() ?? rsyslogMissing();
 if (missing) {
@@ -30,7 +31,6 @@ if (missing) {
 }
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as { home: string[]; by_direction: Record<string, [number, number]> };
 const datagrams = [...readUdpPackets(`${FIX}pmacctd-ipfix.pcap`)].map((p) => Buffer.from(p.payload));
 const FEED_MS = 21_000;
 /** ms after the feed starts; influxd and carbon overlap from 6 s to about 8 s */

@@ -6,14 +6,9 @@ import { replay } from '../src/ingest/replay.js';
 import type { IntervalSummary } from '../src/aggregate/summary.js';
 import { silentLogger } from '../src/lib/log.js';
 import { directionTotals } from './helpers/totals.js';
+import { truth } from './helpers/truth.js';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
-  home: string[]; t0: number; interval: number;
-  by_direction: Record<string, [number, number]>;
-  by_interval_direction: Record<string, [number, number]>;
-  by_local_host: Record<string, [number, number, number, number]>;
-};
 const sflowTruth = JSON.parse(readFileSync(`${FIX}pmacctd-sflow.expected.json`, 'utf8')) as {
   by_direction: Record<string, [number, number]>;
   by_local_host: Record<string, [number, number, number, number]>;

@@ -1,7 +1,6 @@
 // Restart drill: the collector is killed with SIGKILL between a template and its data; started again
 // on the same state file, it decodes the data with the persisted template, with no template-miss gap.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,32 +8,16 @@ import { join } from 'node:path';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { loadConfig } from '../src/config/load.js';
 import { Pipeline } from '../src/pipeline.js';
-import { directionTotals, parseLines } from './helpers/totals.js';
+import { startCli, type CliProcess } from './helpers/cli-process.js';
+import { killHard } from './helpers/process.js';
+import { directionTotals } from './helpers/totals.js';
 
-const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 const datagrams = [...readUdpPackets(`${FIX}pmacctd-ipfix.pcap`)].map((p) => Buffer.from(p.payload));
 
-interface Run { child: ChildProcess; port: number; out: () => string }
-
-async function start(stateFile: string): Promise<Run> {
-  const child = spawn('node', [BIN, '--home', '10.1.0.0/16,2001:db8:1::/48', '--output', 'json', '--listen-netflow', '127.0.0.1:0',
-    '--listen-sflow', '', '--state-file', stateFile, '--web-enabled', 'false', '--interval', '60'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start: ${err}`)), 20_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d;
-      const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  return { child, port, out: () => out };
+function start(stateFile: string): Promise<CliProcess> {
+  return startCli(t, ['--home', '10.1.0.0/16,2001:db8:1::/48', '--output', 'json', '--listen-netflow', '127.0.0.1:0',
+    '--listen-sflow', '', '--state-file', stateFile, '--web-enabled', 'false', '--interval', '60'], { web: false });
 }
 
 async function send(port: number, bufs: Buffer[]): Promise<void> {
@@ -42,12 +25,6 @@ async function send(port: number, bufs: Buffer[]): Promise<void> {
   for (const b of bufs) await new Promise<void>((r) => sock.send(b, port, '127.0.0.1', () => r()));
   sock.close();
   await new Promise((r) => setTimeout(r, 400));
-}
-
-async function stop(run: Run, signal: NodeJS.Signals): Promise<number | null> {
-  const exited = new Promise<number | null>((r) => run.child.once('exit', (code) => r(code)));
-  run.child.kill(signal);
-  return exited;
 }
 
 /** What the datagrams after the first hold, decoded offline with every template known. */
@@ -73,24 +50,22 @@ t.test('kill -9 after the template: the restarted collector decodes the data wit
   const want = expectedAfterFirst();
 
   const a = await start(state);
-  t.teardown(() => a.child.kill('SIGKILL'));
-  await send(a.port, datagrams.slice(0, 1));
-  t.equal(await stop(a, 'SIGKILL'), null, 'killed without a chance to flush');
+  await send(a.udpPort, datagrams.slice(0, 1));
+  await killHard(a.child);
+  t.equal(a.child.exitCode, null, 'killed without a chance to flush');
 
   const b = await start(state);
-  t.teardown(() => b.child.kill('SIGKILL'));
-  await send(b.port, datagrams.slice(1));
-  t.equal(await stop(b, 'SIGTERM'), 0);
-  const lines = parseLines(b.out()) as unknown as { stats: { collector: Record<string, number> } }[];
-  t.same(directionTotals(parseLines(b.out())), want, 'everything after the template is counted');
+  await send(b.udpPort, datagrams.slice(1));
+  t.equal(await b.stop(), 0);
+  const lines = b.summaries();
+  t.same(directionTotals(b.summaries()), want, 'everything after the template is counted');
   t.equal(lines.reduce((s, l) => s + (l.stats.collector.templateMisses ?? 0), 0), 0, 'no template misses');
 
   // the control: without the state file the same sequence loses data to template misses
   const c = await start('');
-  t.teardown(() => c.child.kill('SIGKILL'));
-  await send(c.port, datagrams.slice(1, 10));
-  t.equal(await stop(c, 'SIGTERM'), 0);
-  const cl = parseLines(c.out()) as unknown as { stats: { collector: Record<string, number> } }[];
+  await send(c.udpPort, datagrams.slice(1, 10));
+  t.equal(await c.stop(), 0);
+  const cl = c.summaries();
   const misses = cl.reduce((s, l) => s + (l.stats.collector.templateMisses ?? 0), 0);
   t.ok(misses > 0, `without persistence: ${misses} template misses`);
 });

@@ -4,17 +4,17 @@
 // instances (and the caches), the stored totals per direction equal the collectors' own JSON output,
 // which equals the capture's truth once per exporter.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IntervalSummary } from '../src/aggregate/summary.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { carbonMissing, startCarbon, type Carbon } from './helpers/carbon.js';
+import { startCli, type CliProcess } from './helpers/cli-process.js';
 import { relayMissing, startRelay } from './helpers/carbon-relay.js';
 import { influxdMissing, startInfluxd } from './helpers/influxd.js';
 import { directionTotals } from './helpers/totals.js';
+import { truth } from './helpers/truth.js';
 
 const missing = influxdMissing() ?? carbonMissing() ?? relayMissing();
 if (missing) {
@@ -22,14 +22,11 @@ if (missing) {
   process.exit(0);
 }
 
-const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as { home: string[]; by_direction: Record<string, [number, number]> };
 const DB = 'flows';
 const DIRECTIONS = ['in', 'out', 'internal', 'external'] as const;
 
-type Summary = Pick<IntervalSummary, 'start' | 'directions' | 'stats'>;
-interface Collector { name: string; exporter: string; capture: string; child: ChildProcess; port: number; out: () => string; err: () => string }
+interface Collector { name: string; exporter: string; capture: string; cli: CliProcess }
 
 const [influxd, ...caches] = await Promise.all([startInfluxd(t, { databases: [DB] }), startCarbon(t), startCarbon(t)]) as
   [Awaited<ReturnType<typeof startInfluxd>>, Carbon, Carbon];
@@ -37,31 +34,15 @@ const relay = await startRelay(t, caches.map((c, i) => ({ port: c.linePort, inst
 
 /** One collector; its instance name comes from FLOWBRIDGE_INSTANCE or --instance (both are checked). */
 async function startCollector(name: string, exporter: string, capture: string, viaEnv: boolean): Promise<Collector> {
-  const args = [BIN, '--home', truth.home.join(','), '--output', 'json', '--listen-netflow', '127.0.0.1:0', '--listen-sflow', '',
+  const args = ['--home', truth.home.join(','), '--output', 'json', '--listen-netflow', '127.0.0.1:0', '--listen-sflow', '',
     '--state-file', '', '--web-enabled', 'false', '--log-level', 'info',
     // the captures are old: count every record when it arrives, not at its (long closed) flow time
     '--aggregate-assign', 'arrival',
     '--influx-enabled', 'true', '--influx-api', 'v1', '--influx-url', influxd.url, '--influx-bucket', DB,
     '--graphite-enabled', 'true', '--graphite-address', `127.0.0.1:${relay.port}`,
     ...(viaEnv ? [] : ['--instance', name])];
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(viaEnv ? { FLOWBRIDGE_INSTANCE: name } : {}) };
-  const child = spawn('node', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  let out = '', err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector ${name} did not start: ${err}`)), 20_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d;
-      const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`collector ${name} exited with ${code}: ${err}`)));
-  });
-  return { name, exporter, capture, child, port, out: () => out, err: () => err };
+  const cli = await startCli(t, args, { env: viaEnv ? { FLOWBRIDGE_INSTANCE: name } : {}, web: false });
+  return { name, exporter, capture, cli };
 }
 
 /** The capture's datagrams, in order, from the exporter's own source address. */
@@ -69,18 +50,12 @@ async function feed(c: Collector): Promise<number> {
   const datagrams = [...readUdpPackets(`${FIX}${c.capture}`)].map((p) => Buffer.from(p.payload));
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind(0, c.exporter, resolve));
-  for (const b of datagrams) await new Promise<void>((resolve, reject) => sock.send(b, c.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  for (const b of datagrams) await new Promise<void>((resolve, reject) => sock.send(b, c.cli.udpPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
   await new Promise<void>((resolve) => sock.close(resolve));
   return datagrams.length;
 }
 
-async function stop(c: Collector): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => c.child.once('exit', (code) => resolve(code)));
-  c.child.kill('SIGTERM');
-  return exited;
-}
-
-const summaries = (c: Collector): Summary[] => c.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Summary);
+const summaries = (c: Collector) => c.cli.summaries();
 const twice = Object.fromEntries(Object.entries(truth.by_direction).map(([d, [b, p]]) => [d, [2 * b, 2 * p]]));
 const add = (a: Record<string, [number, number]>, b: Record<string, [number, number]>) =>
   Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((d) => [d, [(a[d]?.[0] ?? 0) + (b[d]?.[0] ?? 0), (a[d]?.[1] ?? 0) + (b[d]?.[1] ?? 0)]]));
@@ -91,7 +66,7 @@ const collectors = await Promise.all([
 ]);
 const sent = await Promise.all(collectors.map(feed));
 await sleep(500); // loopback: the collectors read their sockets within milliseconds
-const codes = await Promise.all(collectors.map(stop)); // SIGTERM flushes every open interval to both sinks
+const codes = await Promise.all(collectors.map((c) => c.cli.stop())); // SIGTERM flushes every open interval to both sinks
 const own = collectors.map((c) => directionTotals(summaries(c)));
 
 t.test('each collector counted its own exporter: its JSON output equals the capture truth', async (t) => {
@@ -100,7 +75,7 @@ t.test('each collector counted its own exporter: its JSON output equals the capt
     const datagrams = summaries(c).reduce((a, s) => a + (s.stats.collector.datagrams ?? 0), 0);
     t.equal(datagrams, sent[i], `${c.name}: all ${sent[i]} datagrams from ${c.exporter}`);
     t.same(own[i], truth.by_direction, `${c.name}: totals per direction = the truth`);
-    t.notMatch(c.err(), /"level":(40|50)/, `${c.name}: no warnings or errors logged`);
+    t.notMatch(c.cli.stderr(), /"level":(40|50)/, `${c.name}: no warnings or errors logged`);
   });
 });
 

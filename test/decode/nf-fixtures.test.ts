@@ -1,7 +1,6 @@
 // Real exporter output of the synthetic capture: every record must decode, and the totals must match
 // the capture's ground truth exactly (pmacctd: 1,098 flows, 16,847,880 bytes, 16,189 packets).
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readUdpPackets } from '../../src/ingest/pcap.js';
 import { IpfixDecoder } from '../../src/decode/ipfix.js';
@@ -12,11 +11,12 @@ import { SamplingTable } from '../../src/decode/sampling.js';
 import type { DecodeError } from '../../src/lib/errors.js';
 import { IpVersion, dstAddress, srcAddress, type FlowRecord } from '../../src/flow/record.js';
 import type { DatagramDecoder } from '../../src/decode/types.js';
+import { truth } from '../helpers/truth.js';
 
 const T0_MS = 1793491200 * 1000;
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 /** Per unidirectional 5-tuple [bytes, packets], counted from the captured packets (ICMP ports 0). */
-const truthFlows = (JSON.parse(readFileSync(fixture('traffic.truth.json'), 'utf8')) as { flows: Record<string, [number, number]> }).flows;
+const truthFlows = truth.flows;
 
 interface Totals {
   datagrams: number; records: number; bytes: number; packets: number; v6: number; icmpEcho: number;

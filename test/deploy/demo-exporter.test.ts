@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { truth } from '../helpers/truth.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -23,7 +24,6 @@ if (missing.length) {
   process.exit(0);
 }
 
-const truth = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/traffic.truth.json'), 'utf8')) as { by_direction: Record<string, [number, number]> };
 const total = Object.values(truth.by_direction).reduce((a, [b, p]) => [a[0] + b, a[1] + p], [0, 0]);
 // the image's health check, run as Docker would (its JSON exec form)
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ');

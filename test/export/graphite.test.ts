@@ -14,6 +14,7 @@ import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { carbonMissing, startCarbon, whisperInfo } from '../helpers/carbon.js';
 import { freeTcpPort } from '../helpers/influxd.js';
+import { truth } from '../helpers/truth.js';
 
 const missing = carbonMissing();
 if (missing) {
@@ -22,11 +23,6 @@ if (missing) {
 }
 
 const FIX = new URL('../fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
-  home: string[];
-  by_direction: Record<string, [number, number]>;
-  by_local_host: Record<string, [number, number, number, number]>;
-};
 const carbon = await startCarbon(t);
 
 function config(graphite: Record<string, unknown>) {

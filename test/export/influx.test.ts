@@ -2,7 +2,7 @@
 // client's v2 path through a shim to the same server, the fixture's totals read back with InfluxQL,
 // alerts, a rejected write, and an outage longer than the retry buffer.
 import t, { type Test as Tap } from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
@@ -13,6 +13,7 @@ import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { freeTcpPort, influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
+import { truth } from '../helpers/truth.js';
 
 const missing = influxdMissing();
 if (missing) {
@@ -21,11 +22,6 @@ if (missing) {
 }
 
 const FIX = new URL('../fixtures/', import.meta.url).pathname;
-const truth = JSON.parse(readFileSync(`${FIX}traffic.truth.json`, 'utf8')) as {
-  home: string[];
-  by_direction: Record<string, [number, number]>;
-  by_local_host: Record<string, [number, number, number, number]>;
-};
 const DBS = ['v1db', 'v2db', 'alerts', 'outage_v1', 'outage_v2', 'rejected'];
 const influxd = await startInfluxd(t, { databases: DBS });
 

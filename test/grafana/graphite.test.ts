@@ -6,7 +6,6 @@
 // summaries written again by two collector instances (prefix "multi", instances a and b: the
 // several-collectors layout of docs/scaling.md) show twice the capture, or once per instance.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAlerting } from '../../src/alert/engine.js';
 import type { AlertEvent } from '../../src/alert/event.js';
@@ -23,6 +22,7 @@ import { graphiteWebMissing, startGraphiteWeb, type RenderSeries } from '../help
 import {
   allPanels, loadDashboard, queryVariables, ROOT, substitute, variableQuery, type Substitution, type Variable, type VarValue,
 } from './dashboards.js';
+import { truth } from '../helpers/truth.js';
 
 const missing = carbonMissing() ?? graphiteWebMissing();
 if (missing) {
@@ -30,10 +30,6 @@ if (missing) {
   process.exit(0);
 }
 
-const truth = JSON.parse(readFileSync(`${ROOT}test/fixtures/traffic.truth.json`, 'utf8')) as {
-  by_direction: Record<string, [number, number]>;
-  by_local_host: Record<string, [number, number, number, number]>;
-};
 const carbon = await startCarbon(t);
 const web = startGraphiteWeb(t, { storageDir: join(carbon.dir, 'storage') });
 web.catch(() => undefined); // awaited below; a failure there fails the test

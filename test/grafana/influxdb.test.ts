@@ -6,7 +6,6 @@
 // written again by two collector instances (a and b, docs/scaling.md) into a second database show twice
 // the capture with Instance at "All", and once with one instance.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { createAlerting } from '../../src/alert/engine.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import type { AlertEvent } from '../../src/alert/event.js';
@@ -21,6 +20,7 @@ import { influxdMissing, startInfluxd, type SeriesResult } from '../helpers/infl
 import {
   loadDashboard, panelQueries, queryVariables, ROOT, substitute, variableQuery, type Query, type Substitution, type VarValue,
 } from './dashboards.js';
+import { truth } from '../helpers/truth.js';
 
 const missing = influxdMissing();
 if (missing) {
@@ -28,10 +28,6 @@ if (missing) {
   process.exit(0);
 }
 
-const truth = JSON.parse(readFileSync(`${ROOT}test/fixtures/traffic.truth.json`, 'utf8')) as {
-  by_direction: Record<string, [number, number]>;
-  by_local_host: Record<string, [number, number, number, number]>;
-};
 const DB = 'flowbridge', MULTI = 'multi';
 const influxd = await startInfluxd(t, { databases: [DB, MULTI] });
 

@@ -15,7 +15,7 @@ export interface CliProcess {
   child: ChildProcess;
   /** the first UDP listener's port */
   udpPort: number;
-  /** http://127.0.0.1:PORT of the web server */
+  /** http://127.0.0.1:PORT of the web server ('' when started without it) */
   web: string;
   /** interval summaries written so far, in order */
   summaries(): IntervalSummary[];
@@ -53,9 +53,13 @@ export class Prom {
   }
 }
 
-/** Starts `node dist/main.js ARGS` and waits (at most 20 s) for its UDP listener and web server. */
-export async function startCli(t: Teardown, args: string[]): Promise<CliProcess> {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+/**
+ * Starts `node dist/main.js ARGS` (with `env` added to a bare PATH and HOME) and waits (at most 20 s)
+ * for its UDP listener and, unless `web` is false (`--web-enabled false`), its web server.
+ */
+export async function startCli(t: Teardown, args: string[], opts: { env?: Record<string, string>; web?: boolean } = {}): Promise<CliProcess> {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env };
+  const waitWeb = opts.web ?? true;
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -82,7 +86,7 @@ export async function startCli(t: Teardown, args: string[]): Promise<CliProcess>
   child.stderr!.on('data', (d: Buffer) => { err += d; });
   const deadline = Date.now() + 20_000;
   let udpPort = 0, web = '';
-  while (!(udpPort && web)) {
+  while (!(udpPort && (web || !waitWeb))) {
     if (child.exitCode !== null) throw new Error(`flowbridge exited with ${child.exitCode}: ${err}`);
     if (Date.now() > deadline) throw new Error(`flowbridge did not start within 20 s: ${err}`);
     udpPort ||= Number(/"port":(\d+)[^\n]*"msg":"listening"/.exec(err)?.[1] ?? 0);
