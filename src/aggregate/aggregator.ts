@@ -55,8 +55,10 @@ export class Aggregator {
   private nowMs = 0;
   /** index of the interval containing nowMs, kept with it so add() does not divide for it */
   private curK = 0;
+  /** intervals below this one are closed by the clock: (k + 1) * I + hold <= now */
+  private closedBelow = 0;
   /** the lowest interval still open: below it a portion is late (kept with the clock and nextK) */
-  private openK = -Infinity;
+  private openK = 0;
   // the configuration the per-record path reads, as plain numbers
   private readonly I: number;
   private readonly hold: number;
@@ -75,6 +77,7 @@ export class Aggregator {
     this.hold = this.cfg.holdMs;
     this.mode = this.cfg.assign === 'arrival' ? ARRIVAL : this.cfg.assign === 'end' ? END : SPREAD;
     this.keys = new OpenKeys(this.cfg.maxHosts, this.cfg.maxPorts);
+    this.updateOpenK();
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
@@ -92,7 +95,7 @@ export class Aggregator {
   }
 
   private isClosed(k: number): boolean {
-    return (k + 1) * this.I + this.hold <= this.nowMs;
+    return k < this.closedBelow;
   }
 
   private window(k: number): Window {
@@ -122,9 +125,9 @@ export class Aggregator {
     return w;
   }
 
-  /** Closed: (k + 1) * I + hold <= now; once committed, everything before nextK is closed too. */
+  /** After the clock, nextK or committed changed: once committed, everything before nextK is closed too. */
   private updateOpenK(): void {
-    const byClock = Math.floor((this.nowMs - this.hold) / this.I);
+    const byClock = (this.closedBelow = Math.floor((this.nowMs - this.hold) / this.I));
     this.openK = this.committed && this.nextK! > byClock ? this.nextK! : byClock;
   }
 

@@ -3,7 +3,7 @@
 import { DecodeError, TruncatedError } from '../lib/errors.js';
 import type { Reader } from '../lib/reader.js';
 import { FlowRecord, IpVersion, type RecordHandler } from '../flow/record.js';
-import { Act, actionFor, Ie, TemplateKind, VARLEN } from './elements.js';
+import { Act, actionFor, TemplateKind, VARLEN } from './elements.js';
 import { compilePlan, type FixedPlan } from './fixed.js';
 
 export { TemplateKind, VARLEN } from './elements.js';
