@@ -12,7 +12,8 @@ import { InfluxSink, influxOptions, type InfluxSinkOptions } from '../../src/exp
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
-import { freeTcpPort, influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
+import { influxdMissing, startInfluxd, startV2Shim } from '../helpers/influxd.js';
+import { freeTcpPort } from '../helpers/ports.js';
 import { truth } from '../helpers/truth.js';
 
 const missing = influxdMissing();

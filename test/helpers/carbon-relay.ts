@@ -7,7 +7,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort } from './influxd.js';
+import { freeTcpPort } from './ports.js';
 import { stopGently } from './process.js';
 
 export const CARBON_C_RELAY = process.env.CARBON_C_RELAY_PATH || '/usr/bin/carbon-c-relay';

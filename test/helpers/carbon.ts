@@ -3,13 +3,12 @@
 // whisper reader in Node so points are read back without python.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort } from './influxd.js';
+import { freeTcpPort, freeUdpPort } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const CARBON_CACHE = process.env.CARBON_CACHE_PATH || '/usr/bin/carbon-cache';
@@ -98,13 +97,6 @@ WHISPER_FALLOCATE_CREATE = True
 `;
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /**
  * carbon's TaggedSeries.encode with TAG_HASH_FILENAMES (its default, set in our carbon.conf): a tagged

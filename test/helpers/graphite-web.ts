@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort, httpCall } from './influxd.js';
+import { httpCall } from './influxd.js';
+import { freeTcpPort } from './ports.js';
 import { stopGently } from './process.js';
 
 export const GRAPHITE_MANAGE = process.env.GRAPHITE_MANAGE_PATH || '/usr/bin/graphite-manage';

@@ -4,10 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingHttpHeaders } from 'node:http';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freeTcpPort } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const INFLUXD = process.env.INFLUXD_PATH || '/usr/bin/influxd';
@@ -42,13 +43,6 @@ export interface Influxd {
   kill(): Promise<void>;
 }
 
-export async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,11 +5,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
+import { freeTcpPort, freeUdpPort } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const RSYSLOGD = process.env.RSYSLOGD_PATH || '/usr/sbin/rsyslogd';
@@ -68,21 +69,7 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function config(w: string, udp: number, tcp: number, tlsPort: number, tls?: TlsListener, udpRcvbuf?: string): string {
   const tlsInput = tls ? `
