@@ -132,7 +132,8 @@ interface Outage { server: string; quiet: boolean; killedAt: number; readyAt: nu
 async function outage(o: (typeof OUTAGES)[number], feedStart: number): Promise<Outage> {
   await sleep(feedStart + o.at - Date.now());
   // generous: under a loaded CI machine carbon may take seconds to write what it was sent
-  const wasQuiet = await until(async () => midInterval() && quiet[o.server](await fb.metrics()), 8000, 20);
+  // midInterval() again after the fetch: under load /metrics can take long enough to reach the next writes
+  const wasQuiet = await until(async () => midInterval() && quiet[o.server](await fb.metrics()) && midInterval(), 8000, 20);
   const server = control[o.server];
   const killedAt = Date.now();
   await server.kill();
