@@ -33,6 +33,8 @@ export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
 };
 
 const RING = 64;
+/** Spare windows kept: live, one interval closes as the next opens; a replay backlog needs no more. */
+const SPARE = 2;
 const SPREAD = 0, END = 1, ARRIVAL = 2;
 
 export type SummaryHandler = (s: IntervalSummary) => void;
@@ -48,6 +50,8 @@ export class Aggregator {
   private compactDue = false;
   /** open windows by k mod RING: a spread record visits several, an array index is cheaper than a Map */
   private readonly ring: (Window | undefined)[] = new Array<Window | undefined>(RING).fill(undefined);
+  /** emitted windows kept for reuse (Window.reset) */
+  private readonly spare: Window[] = [];
   /** next interval index to emit; undefined until the first record or start() */
   private nextK: number | undefined;
   /** once start() ran or a summary was emitted, intervals before nextK are closed for good */
@@ -210,7 +214,11 @@ export class Aggregator {
   }
 
   private newWindow(k: number): Window {
-    return new Window(k, this.cfg.groupNames.length, this.cfg, this.keys);
+    const w = this.spare.pop();
+    if (w === undefined) return new Window(k, this.cfg.groupNames.length, this.cfg, this.keys);
+    w.reset(k);
+    w.growGroups(this.cfg.groupNames.length);
+    return w;
   }
 
   /** Drops the host and port ids no open window uses; only between records, as ids change. */
@@ -230,6 +238,9 @@ export class Aggregator {
     const summary = w.summarize(this.cfg.intervalMs, this.cfg.topHosts, this.cfg.topPorts,
       this.cfg.groupNames, this.stats());
     this.emitted++;
+    // nothing of the window escapes into the summary: it serves a later interval
+    w.k = NaN;
+    if (this.spare.length < SPARE) this.spare.push(w);
     this.onSummary(summary);
   }
 }

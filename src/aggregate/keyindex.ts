@@ -177,6 +177,15 @@ export class Counters {
     return (this.vals = v);
   }
 
+  /**
+   * Zeroes the counters for reuse, keeping the array unless it is more than four times what `ids`
+   * (the index's size now) needs, as after a flood that compaction has since shrunk.
+   */
+  reset(ids: number): void {
+    if (this.vals.length > 4 * Math.max(ids, 64) * this.stride) this.vals = new Float64Array(0);
+    else this.vals.fill(0);
+  }
+
   /** Whether id holds anything. */
   has(id: number): boolean {
     const v = this.vals, at = id * this.stride;

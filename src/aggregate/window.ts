@@ -150,10 +150,31 @@ export class Window {
   private readonly perExporter: boolean;
   private readonly maxExporters: number;
 
-  constructor(readonly k: number, groupCount: number, limits: WindowLimits, private readonly keys: OpenKeys) {
+  constructor(public k: number, groupCount: number, limits: WindowLimits, private readonly keys: OpenKeys) {
     this.perExporter = limits.perExporter;
     this.maxExporters = limits.maxExporters;
     this.groups = new Float64Array(Math.max(groupCount, 1) * 6);
+  }
+
+  /**
+   * Empties the window for reuse as interval `k`, keeping its arrays: a closed interval's window serves
+   * the next one, so the steady state allocates no counter arrays (freed and reallocated every
+   * interval, they fragmented the allocator's heap and grew RSS). NaN marks a spare window.
+   */
+  reset(k: number): void {
+    this.k = k;
+    this.dir.fill(0);
+    this.proto.fill(0);
+    this.groups.fill(0);
+    this.hosts4.reset(this.keys.hosts4.size);
+    this.hosts6.reset(this.keys.hosts6.size);
+    this.hostOther.fill(0);
+    this.ports.reset(this.keys.ports.size);
+    this.portOther.fill(0);
+    this.exporters.clear();
+    this.lastExporter = '';
+    this.lastEntry = undefined;
+    this.records = this.late = this.hostOverflow = this.portOverflow = this.exporterOverflow = 0;
   }
 
   /** Makes room for `count` groups (a reload appended some); what is counted stays. */

@@ -17,6 +17,9 @@ const MAX_FREE = Math.ceil(MAX_IN_FLIGHT / BATCH_BYTES) + 1;
 
 export type BindResult = { ok: true; port: number; address: string; recvActual: number } | { ok: false; code: string; message: string };
 
+/** The receiving worker's young generation, in MB (V8's default grows to 48). */
+const YOUNG_MB = 4;
+
 /** Per datagram in a batch: u32 length, f64 receivedMs, u16 port, u8 address length, address, payload. */
 const HEADER = 15;
 
@@ -111,6 +114,10 @@ export class ThreadReceiver {
       workerData: { maxInFlight: MAX_IN_FLIGHT, ...opts, inFlight: this.inFlight.buffer },
       // the worker needs none of the parent's flags (loaders, --cpu-prof)
       execArgv: [],
+      // Node's socket hands each datagram over in its own malloc'd Buffer, freed only when the worker's
+      // young generation is scavenged: a small young generation scavenges often and keeps few of them
+      // (and the allocator arena under them) alive
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
     });
     this.bound = new Promise((resolve) => {
       const onMessage = (m: WorkerMessage) => {

@@ -171,6 +171,26 @@ t.test('a host spread over open intervals keeps its counts when another interval
   t.end();
 });
 
+t.test('a closed interval\'s window serves a later interval and starts empty', (t) => {
+  const { agg, out } = collect({ maxHosts: 1, maxPorts: 1, maxExporters: 1 });
+  const r = (host: number, exporter: string, port: number, at: number) => rec({ exporter, startMs: at, endMs: at, bytes: 100, packets: 2, protocol: 6, srcPort: port, dstPort: 50000, dst4: ip(10, 1, 0, host), src4: ip(8, 8, 8, 8) });
+  agg.add(r(1, 'a', 80, 1000), IN, -1, 0, 1000);
+  agg.add(r(2, 'b', 443, 2000), IN, -1, 0, 2000); // over every limit: "other" and overflow counts
+  agg.advance(12_000); // interval 0 closes; its window is kept for reuse
+  agg.add(r(3, 'c', 22, 12_000), OUT, 0, -1, 12_000);
+  agg.advance(30_000);
+  t.equal(out.length, 3);
+  const [, s1, s2] = out;
+  t.same(s1!.hosts.map((h) => `${h.host} ${h.direction} ${h.bytes}`), ['8.8.8.8 out 100']);
+  t.same(s1!.ports.map((p) => `${p.port} ${p.direction} ${p.bytes}`), ['22 out 100']);
+  t.same(s1!.exporters.map((e) => `${e.exporter} ${e.records}`), ['c 1']);
+  t.same([s1!.directions.in.bytes, s1!.directions.out.bytes, s1!.hostsOther.in.bytes, s1!.portsOther.in.bytes], [0, 100, 0, 0]);
+  t.same(s1!.groups.map((g) => `${g.group} ${g.direction} ${g.bytes}`), ['home out 100']);
+  t.same([s1!.stats.records, s1!.stats.hostOverflow, s1!.stats.portOverflow, s1!.stats.exporterOverflow], [1, 0, 0, 0]);
+  t.same([s2!.stats.records, s2!.hosts.length, s2!.protocols.length, s2!.directions.out.bytes], [0, 0, 0, 0], 'an empty interval on a reused window');
+  t.end();
+});
+
 t.test('IPv6 hosts are keyed and printed in RFC 5952 form', (t) => {
   const { agg, out } = collect();
   const r = rec({ ipVersion: IpVersion.V6, startMs: 0, endMs: 0, bytes: 10, packets: 1 });

@@ -83,3 +83,17 @@ t.test('counters grow to the highest id touched and follow a compaction', (t) =>
   compactIndex(new KeyIndex(1, 10), []);
   t.end();
 });
+
+t.test('reset zeroes counters for reuse and lets go of an array far larger than the index needs', (t) => {
+  const c = new Counters(6);
+  c.at(1000)[1000 * 6] = 5;
+  const kept = c.vals;
+  c.reset(600); // 1024 ids for 600: kept
+  t.equal(c.vals, kept);
+  t.notOk(c.has(1000), 'zeroed');
+  c.reset(100); // 1024 ids for 100: more than four times, dropped
+  t.equal(c.vals.length, 0);
+  c.at(3)[3 * 6 + 1] = 1;
+  t.equal(c.vals.length, 64 * 6, 'grows again from 64 ids');
+  t.end();
+});
