@@ -110,6 +110,10 @@ t.test('the Dockerfile builds as the README does and runs unprivileged with a he
   const hc = /^HEALTHCHECK .*CMD (\[.*\])$/m.exec(dockerfile)?.[1];
   t.ok(hc, 'HEALTHCHECK');
   t.match(JSON.parse(hc!).join(' '), /http:\/\/127\.0\.0\.1:8080\/healthz/, 'on /healthz of the web server');
+  const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+  const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
+  t.same(entry, start, 'the image runs the collector as npm start does, with the same node options');
+  t.ok(start.includes('dist/main.js') && start.some((a) => a.startsWith('--max-semi-space-size=')), start.join(' '));
   const ignore = read('.dockerignore');
   for (const keep of ['!src', '!package.json', '!package-lock.json', '!tsconfig.json', '!tsconfig.build.json']) t.ok(ignore.split('\n').includes(keep), `.dockerignore keeps ${keep.slice(1)}`);
   t.end();
