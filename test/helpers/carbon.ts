@@ -8,7 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort, freeUdpPort } from './ports.js';
+import { freeTcpPort, freeUdpPort, retryPortClash } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const CARBON_CACHE = process.env.CARBON_CACHE_PATH || '/usr/bin/carbon-cache';
@@ -134,15 +134,8 @@ export function readWhisper(file: string, ts: number): number | null {
 }
 
 /** Starts carbon-cache on free loopback ports; stopped and its directory removed at `t`'s teardown. */
-export async function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promise<Carbon> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startCarbonOnce(t, opts);
-    } catch (err) {
-      // the free ports are picked before carbon binds them: a test running beside may take one first
-      if (attempt >= 3 || !(err as Error).message.includes('Address already in use')) throw err;
-    }
-  }
+export function startCarbon(t: Teardown, opts: CarbonOptions = {}): Promise<Carbon> {
+  return retryPortClash(() => startCarbonOnce(t, opts));
 }
 
 async function startCarbonOnce(t: Teardown, opts: CarbonOptions): Promise<Carbon> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpCall } from './influxd.js';
-import { freeTcpPort } from './ports.js';
+import { freeTcpPort, retryPortClash } from './ports.js';
 import { stopGently } from './process.js';
 
 export const GRAPHITE_MANAGE = process.env.GRAPHITE_MANAGE_PATH || '/usr/bin/graphite-manage';
@@ -44,7 +44,11 @@ export interface GraphiteWeb {
 const py = (s: string): string => JSON.stringify(s);
 
 /** Starts graphite-web reading `storageDir/whisper`; stopped and its directory removed at `t`'s teardown. */
-export async function startGraphiteWeb(t: Teardown, opts: { storageDir: string }): Promise<GraphiteWeb> {
+export function startGraphiteWeb(t: Teardown, opts: { storageDir: string }): Promise<GraphiteWeb> {
+  return retryPortClash(() => startGraphiteWebOnce(t, opts));
+}
+
+async function startGraphiteWebOnce(t: Teardown, opts: { storageDir: string }): Promise<GraphiteWeb> {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowbridge-graphite-web-'));
   mkdirSync(join(dir, 'log'));
   const whisper = join(opts.storageDir, 'whisper');

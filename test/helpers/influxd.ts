@@ -8,7 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort } from './ports.js';
+import { freeTcpPort, retryPortClash } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const INFLUXD = process.env.INFLUXD_PATH || '/usr/bin/influxd';
@@ -95,8 +95,15 @@ export function httpCall(url: string, method: string, body?: Buffer | string, he
   });
 }
 
-/** Starts influxd on free loopback ports; stopped and its directory removed at `t`'s teardown. */
-export async function startInfluxd(t: Teardown, opts: { databases?: string[] } = {}): Promise<Influxd> {
+/**
+ * Starts influxd on free loopback ports; stopped and its directory removed at `t`'s teardown. Only the
+ * first start can move to other ports: a restart (start()) keeps the URL the collector was given.
+ */
+export function startInfluxd(t: Teardown, opts: { databases?: string[] } = {}): Promise<Influxd> {
+  return retryPortClash(() => startInfluxdOnce(t, opts));
+}
+
+async function startInfluxdOnce(t: Teardown, opts: { databases?: string[] }): Promise<Influxd> {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowbridge-influxd-'));
   const [rpc, http] = [await freeTcpPort(), await freeTcpPort()];
   const conf = join(dir, 'influxdb.conf');

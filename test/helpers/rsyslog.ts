@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { freeTcpPort, freeUdpPort } from './ports.js';
+import { freeTcpPort, freeUdpPort, retryPortClash } from './ports.js';
 import { killHard, stopGently } from './process.js';
 
 export const RSYSLOGD = process.env.RSYSLOGD_PATH || '/usr/sbin/rsyslogd';
@@ -114,7 +114,11 @@ export interface RsyslogOptions {
   udpRcvbuf?: string;
 }
 
-export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Promise<Rsyslog> {
+export function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Promise<Rsyslog> {
+  return retryPortClash(() => startRsyslogOnce(t, opts));
+}
+
+async function startRsyslogOnce(t: Teardown, opts: RsyslogOptions): Promise<Rsyslog> {
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-rsyslog-'));
   for (const d of ['work', 'out']) mkdirSync(join(dir, d));
   const [udpPort, tcpPort, tlsPort] = [await freeUdpPort(), await freeTcpPort(), await freeTcpPort()];
@@ -175,6 +179,8 @@ export async function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Prom
     // readiness: TCP accepts, TLS completes a handshake, a UDP probe reaches the output file
     for (;;) {
       if (c.exitCode !== null) throw new Error(`rsyslogd exited with ${c.exitCode}: ${stderr}`);
+      // a port taken first is only logged, and the daemon runs on without that listener
+      if (/could not create (udp|tcp) listener/i.test(stderr)) throw new Error(`rsyslogd could not bind a port: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`rsyslogd not ready after 15 s: ${stderr}`);
       const tcpOk = await new Promise<boolean>((resolve) => {
         const s = netConnect({ host: '127.0.0.1', port: tcpPort }, () => { s.destroy(); resolve(true); });
