@@ -97,7 +97,6 @@ WHISPER_FALLOCATE_CREATE = True
 `;
 }
 
-
 /**
  * carbon's TaggedSeries.encode with TAG_HASH_FILENAMES (its default, set in our carbon.conf): a tagged
  * series is _tagged/<sha256[0:3]>/<sha256[3:6]>/<sha256>.wsp, the hash of "name;k=v;…" (tags sorted).

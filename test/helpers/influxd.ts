@@ -43,7 +43,6 @@ export interface Influxd {
   kill(): Promise<void>;
 }
 
-
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = netConnect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });

@@ -3,8 +3,8 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
-/** How a server says a port picked for it was taken first (Go, Python, Django, rsyslog, influxd's pre-check). */
-const CLASH = /address already in use|port is already in use|could not create (udp|tcp) listener|is taken/i;
+/** How a server says a port picked for it was taken first (Go, Python, Django, startRsyslog, influxd's pre-check). */
+const CLASH = /address already in use|port is already in use|could not bind a port|is taken/i;
 
 /**
  * Runs `start`, which picks free ports and starts a server on them, again (up to `attempts` times in

@@ -69,8 +69,6 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-
-
 function config(w: string, udp: number, tcp: number, tlsPort: number, tls?: TlsListener, udpRcvbuf?: string): string {
   const tlsInput = tls ? `
 input(type="imtcp" address="127.0.0.1" port="${tlsPort}" ruleset="remote" name="tls"
