@@ -1,6 +1,7 @@
-// InfluxDB 1.0–1.7 speak only the v1 write endpoint: `/write?db=&rp=&precision=` with basic auth. The
-// official client's WriteApi stays in charge of batching, gzip, retries and the bounded buffer: only
-// its request path and Authorization header change, so both modes send identical line protocol.
+// What differs between InfluxDB versions, for the sink. 1.0–1.7 speak only the v1 write endpoint:
+// `/write?db=&rp=&precision=` with basic auth; 1.8+, 2.x and 3.x take `/api/v2/write`. Both carry the
+// same line protocol. And each version words a partial write (some lines stored, the rest rejected)
+// its own way; partialWriteRejected reads all of them so the sink can count the batch line by line.
 import type { WritePrecisionType } from '@influxdata/influxdb-client';
 import { ConfigError } from '../lib/errors.js';
 
@@ -19,10 +20,16 @@ export function splitBucket(bucket: string): { db: string; rp: string } {
   return { db, rp };
 }
 
-/** The WriteApi path for a v1 server. */
+/** The write path for a v1 server. */
 export function v1WritePath(bucket: string, precision: WritePrecisionType): string {
   const { db, rp } = splitBucket(bucket);
   return `/write?db=${encodeURIComponent(db)}${rp ? `&rp=${encodeURIComponent(rp)}` : ''}&precision=${V1_PRECISION[precision]}`;
+}
+
+/** The write path of either API (v2: the one the official client's WriteApi uses). */
+export function writePath(api: 'v1' | 'v2', org: string, bucket: string, precision: WritePrecisionType): string {
+  if (api === 'v1') return v1WritePath(bucket, precision);
+  return `/api/v2/write?org=${encodeURIComponent(org)}&bucket=${encodeURIComponent(bucket)}&precision=${precision}`;
 }
 
 /**
@@ -33,4 +40,41 @@ export function v1AuthHeaders(token: string): Record<string, string> {
   if (token === '') return {};
   if (!token.includes(':')) throw new InfluxConfigError('influx.token', 'config: influx.token = "[redacted]": expected "username:password" in v1 mode');
   return { authorization: `Basic ${Buffer.from(token, 'utf8').toString('base64')}` };
+}
+
+/**
+ * How many of a batch's `lines` the server rejected while storing the others, read from its answer
+ * (the body, JSON or text); undefined when the answer is no partial write, i.e. the whole batch was
+ * refused. The forms:
+ * - 1.x (400) `{"error":"partial write: <reason> dropped=N"}`, plus one "unable to parse '…'" per line
+ *   that did not parse, which N leaves out (1.6 even drops that part when some points also clash);
+ * - 2.x OSS (422) `failure writing points to database: partial write: <reason> dropped=N`;
+ * - Cloud 2 and explicit bucket schemas (400) `partial write error (N written)` or `(N accepted)`;
+ * - 3.x Core/Enterprise (400) `{"error":"partial write of line protocol occurred","data":[…]}`, one
+ *   entry per rejected line.
+ */
+export function partialWriteRejected(body: string, lines: number): number | undefined {
+  let msg = body;
+  let data: unknown;
+  try {
+    const j = JSON.parse(body) as { error?: unknown; message?: unknown; data?: unknown } | null;
+    if (j && typeof j === 'object') {
+      msg = String(j.error ?? j.message ?? body);
+      data = j.data;
+    }
+  } catch {
+    // a text body: read it as it is
+  }
+  let rejected: number;
+  let m: RegExpExecArray | null;
+  if (msg.includes('partial write of line protocol occurred') && Array.isArray(data)) {
+    rejected = data.length;
+  } else if ((m = /partial write error \((\d+) (?:written|accepted)\)/.exec(msg))) {
+    rejected = lines - Number(m[1]);
+  } else if (msg.includes('partial write:')) {
+    rejected = Number(/dropped=(\d+)/.exec(msg)?.[1] ?? 0) + (msg.match(/unable to parse '/g)?.length ?? 0);
+  } else {
+    return undefined;
+  }
+  return Math.min(lines, Math.max(0, rejected));
 }

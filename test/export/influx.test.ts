@@ -173,8 +173,9 @@ for (const api of ['v1', 'v2'] as const) {
     const size = summaries.map((s) => probe.format(s).length + 1); // + the sink's own row
     await probe.stop();
     const outage = [3, 4, 5, 6, 7, 8];
-    // room for about three of the outage's intervals
-    const maxBufferLines = size[3]! + size[4]! + size[5]!;
+    // room for about three of the outage's intervals, but not less than the largest interval: lines in
+    // flight count against the bound too, so an interval bigger than the whole buffer is never sent
+    const maxBufferLines = Math.max(size[3]! + size[4]! + size[5]!, ...size);
     const sink = new InfluxSink({ ...opts, maxBufferLines }, { metrics });
     t.teardown(() => sink.stop());
     const c = (name: string) => metrics.total(name, { sink: 'influx' });
@@ -190,11 +191,13 @@ for (const api of ['v1', 'v2'] as const) {
     t.ok(c('sink_retries_total') > 0, `writes retried during the outage (${c('sink_retries_total')})`);
     t.ok(sink.queued > 0 && sink.queued <= maxBufferLines, `buffer bounded: ${sink.queued} ≤ ${maxBufferLines}`);
     await influxd.start();
+    // drained before the next (larger) intervals come, or they would push the outage's out of the buffer
+    t.ok(await until(() => sink.queued === 0, 10_000), 'the buffer drains once influxd is back');
     for (let i = 9; i < 12; i++) {
       sink.write(summaries[i]!);
       await sleep(150);
     }
-    t.ok(await until(() => sink.queued === 0, 10_000), 'the buffer drains once influxd is back');
+    t.ok(await until(() => sink.queued === 0, 10_000), 'the intervals after the outage are delivered');
     await sink.stop();
 
     const produced = size.reduce((a, b) => a + b, 0);
@@ -211,8 +214,8 @@ for (const api of ['v1', 'v2'] as const) {
     t.same(present.slice(0, 3), [true, true, true]);
     t.same(present.slice(9), [true, true, true]);
     t.ok(lost.length > 0, `intervals ${lost.join(',')} dropped`);
-    // the client drops from its retry buffer, oldest first; a batch being retried at that moment is
-    // not in the buffer and may outlive a newer one, so only the newest interval is certain to survive
+    // the sink drops whole waiting intervals, oldest first; the one in flight at that moment is not cut
+    // off and may outlive a newer one, so only the newest interval is certain to survive
     t.ok(present[outage.at(-1)!], 'the newest interval of the outage survives');
     t.ok(lost.every((i) => i < outage.at(-1)!), 'only older intervals of the outage are dropped');
     t.equal(lost.reduce((a, i) => a + size[i]!, 0), dropped, 'dropped lines are exactly those intervals');
