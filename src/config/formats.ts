@@ -19,6 +19,10 @@ export interface FormatDef<T = unknown> {
   render?(value: T): unknown;
   /** The value is an object whose keys are data (addresses, group names), not config keys. */
   keyed?: boolean;
+  /** Text is comma-separated items, so an option given twice adds items instead of being an error. */
+  list?: boolean;
+  /** Raw value → the same with any secret in it hidden, for error messages. */
+  redact?(raw: unknown): unknown;
 }
 
 const WHOLE = Symbol('whole value');
@@ -57,14 +61,18 @@ function jsonObjectOr(text: string, fallback: (t: string) => unknown): unknown {
 
 /** "k=v<sep>k=v" → object; returns the text itself when an item has no "=". */
 function pairsOr(text: string, itemSep: string, valueOf: (v: string) => unknown): unknown {
-  const out: Record<string, unknown> = {};
+  const out: [string, unknown][] = [];
   for (const item of splitList(text, itemSep)) {
     const eq = item.indexOf('=');
     if (eq <= 0) return text;
-    out[item.slice(0, eq).trim()] = valueOf(item.slice(eq + 1).trim());
+    out.push([item.slice(0, eq).trim(), valueOf(item.slice(eq + 1).trim())]);
   }
-  return out;
+  // fromEntries defines keys: "__proto__=…" stays a key, which validation refuses, instead of a prototype
+  return Object.fromEntries(out);
 }
+
+/** Keys that assignment or a lookup would confuse with Object.prototype's. */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 // ---- durations (stored as integer milliseconds) ----
 
@@ -205,16 +213,18 @@ export const prefixList: FormatDef<string[]> = {
   note: 'CIDR prefixes; a bare address is a /32 or /128. IPv4 is four-part decimal only. A prefix with host bits set ("10.0.0.1/8") is an error. IPv4-mapped IPv6 prefixes ("::ffff:0:0/96") match IPv6 addresses only.',
   expected: PREFIX_LIST_EXPECTED,
   coerce: (t) => splitList(t),
+  list: true,
   normalize: (raw) => prefixListOf(raw, '', PREFIX_LIST_EXPECTED),
 };
 
 const GROUP_NAME = /^[A-Za-z0-9_-]+$/;
+const RESERVED_NAME_EXPECTED = `a group name other than ${RESERVED_KEYS.slice(0, -1).join(', ')} and ${RESERVED_KEYS.at(-1)}`;
 const GROUPS_EXPECTED =
   'an object of group name ([A-Za-z0-9_-]+) → prefix list, such as {"home": ["10.0.0.0/8"]} or "home=10.0.0.0/8,fd00::/8;dmz=192.0.2.0/24"';
 
 export const prefixGroups: FormatDef<Record<string, string[]>> = {
   name: 'prefix-groups',
-  note: 'Each group name maps to a prefix list (an array, or comma-separated text); a prefix may be in one group only. In the environment and on the command line: "name=prefix,prefix;name=prefix" or JSON.',
+  note: 'Each group name maps to a prefix list (an array, or comma-separated text); a prefix may be in one group only; __proto__, constructor and prototype are no group names. In the environment and on the command line: "name=prefix,prefix;name=prefix" or JSON.',
   keyed: true,
   expected: GROUPS_EXPECTED,
   coerce: (t) => jsonObjectOr(t, (s) => pairsOr(s, ';', (v) => splitList(v))),
@@ -224,6 +234,7 @@ export const prefixGroups: FormatDef<Record<string, string[]>> = {
     const owner = new Map<string, string>();
     for (const [name, list] of Object.entries(raw)) {
       if (!GROUP_NAME.test(name)) throw new FormatError('a group name made of A-Z, a-z, 0-9, "_" and "-"', `.${name}`, name);
+      if (RESERVED_KEYS.includes(name)) throw new FormatError(RESERVED_NAME_EXPECTED, `.${name}`, name);
       const prefixes = prefixListOf(list, `.${name}`, PREFIX_LIST_EXPECTED);
       prefixes.forEach((p, i) => {
         // The same prefix in two groups would make group membership depend on insertion order.
@@ -280,11 +291,15 @@ function hostPortOrThrow(raw: unknown, sub: string): string {
   return renderHostPort(hp);
 }
 
+/** A bad host:port may be a URL or user:password@host pasted in: errors show it redacted. */
+const redactText = (raw: unknown): unknown => (typeof raw === 'string' ? redactUrl(raw) : raw);
+
 export const hostPort: FormatDef<string> = {
   name: 'host-port',
   note: 'IPv6 addresses in brackets; a port from 0 to 65535; host names are allowed where a connection is made, listeners need an IP literal.',
   expected: HOST_PORT_EXPECTED,
   normalize: (raw) => hostPortOrThrow(raw, ''),
+  redact: redactText,
 };
 
 export const hostPortList: FormatDef<string[]> = {
@@ -292,11 +307,57 @@ export const hostPortList: FormatDef<string[]> = {
   note: 'Items as an array, or comma-separated text.',
   expected: HOST_PORT_LIST_EXPECTED,
   coerce: (t) => splitList(t),
+  list: true,
+  redact: (raw) => (Array.isArray(raw) ? raw.map(redactText) : redactText(raw)),
   normalize(raw) {
     const items = typeof raw === 'string' ? splitList(raw) : raw;
     if (!Array.isArray(items)) throw new FormatError(HOST_PORT_LIST_EXPECTED);
     return items.map((x, i) => hostPortOrThrow(x, `[${i}]`));
   },
+};
+
+// ---- URLs ----
+
+/**
+ * The URL with the password of its userinfo replaced by "[redacted]" (all of a userinfo without ":",
+ * which may be a token). Text that is no valid URL is redacted up to its last "@", to be safe.
+ */
+export function redactUrl(text: string): string {
+  const scheme = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  const start = scheme ? scheme[0].length : 0;
+  let valid = scheme !== null;
+  try {
+    if (valid) new URL(text);
+  } catch {
+    valid = false;
+  }
+  // in a valid URL the userinfo ends at the authority's last "@", and the authority at "/", "?", "#" or "\"
+  const end = valid ? text.slice(start).search(/[/?#\\]/) : -1;
+  const at = text.lastIndexOf('@', end < 0 ? text.length : start + end);
+  if (at < start) return text;
+  const colon = text.indexOf(':', start);
+  const user = colon >= 0 && colon < at ? `${text.slice(start, colon)}:` : '';
+  return `${text.slice(0, start)}${user}[redacted]${text.slice(at)}`;
+}
+
+const HTTP_URL_EXPECTED = 'an http or https URL such as "http://127.0.0.1:8086"';
+
+export const httpUrl: FormatDef<string> = {
+  name: 'http-url',
+  note: 'A password in it (http://user:password@host) is shown as "[redacted]" by --print-config and in errors.',
+  expected: HTTP_URL_EXPECTED,
+  normalize(raw) {
+    let u: URL | undefined;
+    try {
+      if (typeof raw === 'string') u = new URL(raw);
+    } catch {
+      // not a URL: the message below
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') throw new FormatError(HTTP_URL_EXPECTED);
+    return raw as string;
+  },
+  render: redactUrl,
+  redact: redactText,
 };
 
 // ---- exporter → sampling rate ----
@@ -331,5 +392,5 @@ export const rateMap: FormatDef<Record<string, number>> = {
 
 /** Every named format, for registration with convict and for the docs. */
 export const FORMATS: readonly FormatDef[] = [
-  duration, wholeSeconds, positiveInt, bool, text, prefixList, prefixGroups, hostPort, hostPortList, rateMap,
+  duration, wholeSeconds, positiveInt, bool, text, prefixList, prefixGroups, hostPort, hostPortList, httpUrl, rateMap,
 ] as FormatDef[];

@@ -6,8 +6,8 @@ import { extname } from 'node:path';
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../lib/errors.js';
-import { FormatError, type FormatDef } from './formats.js';
-import { argName, envName, isLeaf, schema as fullSchema, type Config, type Leaf, type Section } from './schema.js';
+import { FormatError, redactUrl, RESERVED_KEYS, type FormatDef } from './formats.js';
+import { argName, envName, isLeaf, listLeaves, schema as fullSchema, type Config, type Leaf, type LeafInfo, type Section } from './schema.js';
 
 /** Top-level keys a running collector applies on SIGHUP (Pipeline.reload); others need a restart. */
 export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts'];
@@ -55,7 +55,13 @@ function register(f: FormatDef): void {
   registered.set(f.name, f);
   const validate = (v: unknown): void => void f.normalize(decode(v));
   const coerce = f.coerce;
-  convict.addFormat(coerce ? { name: f.name, validate, coerce: (v: string) => encode(f, coerce(v)) } : { name: f.name, validate });
+  // convict passes the key's path (internal names) third; text from env and argv is checked here
+  const coerceChecked = coerce && ((v: string, _cv?: unknown, k = ''): unknown => {
+    const c = coerce(v);
+    checkProto(k.split('.').map(publicKey).join('.'), f, c);
+    return encode(f, c);
+  });
+  convict.addFormat(coerceChecked ? { name: f.name, validate, coerce: coerceChecked } : { name: f.name, validate });
 }
 
 function toConvict(s: Section, prefix: string[]): Obj {
@@ -76,10 +82,15 @@ function toConvict(s: Section, prefix: string[]): Obj {
 }
 
 const MAX_SHOWN = 80;
-function show(v: unknown, sensitive = false): string {
+function show(v: unknown, sensitive = false, replacer?: (k: string, x: unknown) => unknown): string {
   if (sensitive) return '"[redacted]"';
-  const s = JSON.stringify(v) ?? String(v);
+  const s = JSON.stringify(v, replacer) ?? String(v);
   return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN - 1)}…` : s;
+}
+
+/** A value of unknown meaning (a misspelt key): URLs in it are shown without their passwords. */
+function showUnknown(v: unknown): string {
+  return show(v, false, (_k, x) => (typeof x === 'string' && x.includes('://') ? redactUrl(x) : x));
 }
 
 function fail(key: string, value: string, expected: string): ConfigError {
@@ -87,7 +98,7 @@ function fail(key: string, value: string, expected: string): ConfigError {
 }
 
 function sectionError(path: string, v: unknown, s: Section): ConfigError {
-  return fail(path, show(v), `a section (mapping) with keys ${Object.keys(s).join(', ')}`);
+  return fail(path, showUnknown(v), `a section (mapping) with keys ${Object.keys(s).join(', ')}`);
 }
 
 function readConfigFile(file: string): Obj {
@@ -121,12 +132,14 @@ function readConfigFile(file: string): Obj {
 function apply(cv: convict.Config<Obj>, s: Section, obj: Obj, prefix: string[]): void {
   for (const [k, v] of Object.entries(obj)) {
     const pub = [...prefix, k].join('.');
-    if (k.startsWith('$')) throw unknownKey(pub, v, s);
+    // convict drops __proto__ without a word; the others are no keys of ours either
+    if (k.startsWith('$') || RESERVED_KEYS.includes(k)) throw unknownKey(pub, v, s);
     const path = [...prefix, internalKey(k)].join('.');
     const node = own(s, k) ? s[k]! : undefined;
     if (node === undefined) {
       cv.set(path, v);
     } else if (isLeaf(node)) {
+      checkProto(pub, node.format, v);
       cv.set(path, encode(node.format, v));
     } else if (isObj(v)) {
       apply(cv, node, v, [...prefix, internalKey(k)]);
@@ -155,14 +168,35 @@ function unknownKey(path: string, v: unknown, s: Section): ConfigError {
   const keys = Object.keys(s);
   const near = keys.find((k) => distance(k.toLowerCase(), name) <= 2);
   const hint = near ? ` (did you mean ${path.slice(0, path.lastIndexOf('.') + 1)}${near}?)` : '';
-  return fail(path, show(v), `a known key, one of ${keys.join(', ')}${hint}`);
+  return fail(path, showUnknown(v), `a known key, one of ${keys.join(', ')}${hint}`);
 }
 
 function leafError(path: string, leaf: Leaf, e: unknown, v: unknown): ConfigError {
-  if (!(e instanceof FormatError)) return fail(path, show(v, leaf.sensitive), `${leaf.format.expected} (${String(e)})`);
+  const redact = leaf.format.redact ?? ((x: unknown) => x);
+  if (!(e instanceof FormatError)) return fail(path, show(redact(v), leaf.sensitive), `${leaf.format.expected} (${String(e)})`);
   // The whole value is shown unless the format pointed at one element of it.
   const shown = e.whole ? v : e.value;
-  return new ConfigError(path, `config: ${path}${e.sub} = ${show(shown, leaf.sensitive)}: expected ${e.expected}`);
+  return new ConfigError(path, `config: ${path}${e.sub} = ${show(redact(shown), leaf.sensitive)}: expected ${e.expected}`);
+}
+
+/**
+ * Where in a value an own "__proto__" key hides ("[0].__proto__"). convict's deep copy assigns it, which
+ * sets a prototype instead, so values are checked before convict takes them. Keyed formats (networks)
+ * travel as entry lists and check their keys themselves.
+ */
+function protoKey(v: unknown, sub = ''): string | null {
+  if (typeof v !== 'object' || v === null) return null;
+  if (!Array.isArray(v) && own(v, '__proto__')) return `${sub}.__proto__`;
+  for (const [k, x] of Object.entries(v)) {
+    const found = protoKey(x, Array.isArray(v) ? `${sub}[${k}]` : `${sub}.${k}`);
+    if (found) return found;
+  }
+  return null;
+}
+
+function checkProto(path: string, f: FormatDef, v: unknown): void {
+  const proto = f.keyed ? null : protoKey(v);
+  if (proto) throw fail(path + proto, showUnknown(v), 'a key other than __proto__');
 }
 
 /** Finds the first bad value or unknown key and explains it; convict's own text only as a fallback. */
@@ -208,13 +242,52 @@ function normalize(s: Section, raw: Obj, prefix: string[]): Obj {
   return out;
 }
 
+const leafOf = (leaves: Map<string, LeafInfo>, name: string): LeafInfo | undefined =>
+  leaves.get(name) ?? (name.startsWith('no-') ? leaves.get(name.slice(3)) : undefined);
+
+/**
+ * The error for an option (name without "--") that is no configuration key, or null. convict ignores
+ * such options, so the command line (parseCli) asks here; loadConfig's argv may carry other options.
+ */
+export function unknownOption(name: string, s: Section = fullSchema): ConfigError | null {
+  const leaves = new Map(listLeaves(s).map((l) => [l.arg, l]));
+  if (leafOf(leaves, name)) return null;
+  const near = [...leaves.keys()].find((k) => distance(k, name.toLowerCase()) <= 2);
+  return new ConfigError(name, `config: unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`);
+}
+
+/**
+ * convict's yargs-parser turns an option given twice into the text "A,B" (or a list of both), so that
+ * is an error here, before convict. Only list options may repeat: their items add up.
+ */
+function checkRepeats(s: Section, argv: readonly string[]): void {
+  const leaves = new Map(listLeaves(s).map((l) => [l.arg, l]));
+  const seen = new Map<string, number>();
+  for (const a of argv) {
+    if (a === '--') break; // the rest are positional to yargs-parser
+    if (!a.startsWith('--')) continue; // a value
+    const leaf = leafOf(leaves, a.slice(2).split('=')[0]!);
+    if (leaf === undefined) continue;
+    const n = (seen.get(leaf.arg) ?? 0) + 1;
+    seen.set(leaf.arg, n);
+    if (n === 2 && !leaf.leaf.format.list) {
+      const times = argv.filter((x) => x === `--${leaf.arg}` || x.startsWith(`--${leaf.arg}=`) || x === `--no-${leaf.arg}`).length;
+      const list = [...leaves.values()].find((l) => l.leaf.format.list);
+      throw new ConfigError(leaf.path, `config: ${leaf.path}: expected --${leaf.arg} once, not ${times} times` +
+        `${list ? ` (only list options, such as --${list.arg}, add up)` : ''}`);
+    }
+  }
+}
+
 /** Loads against any schema; loadConfig is this with the full flowbridge schema. */
 export function loadConfigFrom<T>(s: Section, opts: LoadOptions = {}): T {
   let cv: convict.Config<Obj>;
+  const argv = opts.argv ?? process.argv.slice(2);
+  checkRepeats(s, argv);
   try {
     cv = convict<Obj>(toConvict(s, []) as convict.Schema<Obj>, {
       env: opts.env ?? process.env,
-      args: opts.argv ?? process.argv.slice(2),
+      args: argv,
     });
     if (opts.file !== undefined) {
       apply(cv, s, readConfigFile(opts.file), []);

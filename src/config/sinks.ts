@@ -3,7 +3,7 @@
 import { INFLUX_DEFAULTS } from '../export/influx.js';
 import { GRAPHITE_DEFAULTS } from '../export/graphite.js';
 import { MEASUREMENTS } from '../export/series.js';
-import { bool, duration, FormatError, hostPort, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
+import { bool, duration, FormatError, hostPort, httpUrl, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
 import type { Section } from './schema.js';
 
 export interface SinksConfig {
@@ -66,7 +66,7 @@ export const SINK_FORMATS: readonly FormatDef[] = [instanceName];
 export const sinksSection: Section = {
   influx: {
     enabled: { doc: 'Write interval summaries and alerts to InfluxDB (schema: docs/metrics.md).', format: bool, default: false },
-    url: { doc: 'InfluxDB base URL (http or https).', format: text, default: I.url },
+    url: { doc: 'InfluxDB base URL (http or https); put credentials in influx.token, not here.', format: httpUrl, default: I.url },
     api: {
       doc: 'Write endpoint: "v2" = /api/v2/write (InfluxDB 2.x, 3.x, and 1.8+ with token "user:password" and bucket "db/rp"); "v1" = /write?db=&rp= with basic auth from token "user:password", for InfluxDB 1.0–1.7.',
       format: oneOf(['v2', 'v1'] as const),
