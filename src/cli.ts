@@ -1,6 +1,6 @@
 // The command line: `flowbridge [run]` (live collector), `flowbridge replay FILE...`, `--print-config`.
 import { readFileSync } from 'node:fs';
-import { loadConfig, printConfig, type Config } from './config/load.js';
+import { loadConfig, printConfig, unknownOption, type Config } from './config/load.js';
 import { ConfigError } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { Pipeline } from './pipeline.js';
@@ -9,7 +9,7 @@ import { createSinks } from './export/index.js';
 import { Metrics } from './lib/counters.js';
 import { WebServer } from './web/server.js';
 import { createAlerting, type Alerting } from './alert/engine.js';
-import type { FanOut } from './export/sink.js';
+import type { FanOut, Sink } from './export/sink.js';
 
 const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
 
@@ -49,6 +49,12 @@ export function parseCli(args: string[]): Cli | 'help' | 'version' {
     if (v === undefined) throw new ConfigError(name, `config: ${name}: expected a value after --${name}`);
     return v;
   };
+  // a shortcut given twice would silently keep the last; config options are checked by loadConfig
+  const once = (name: string): string => {
+    const n = args.filter((x) => x === `--${name}` || x.startsWith(`--${name}=`)).length;
+    if (n > 1) throw new ConfigError(name, `config: ${name}: expected --${name} once, not ${n} times`);
+    return value(name);
+  };
   for (; i < args.length; i++) {
     const a = args[i]!;
     const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : '';
@@ -58,16 +64,19 @@ export function parseCli(args: string[]): Cli | 'help' | 'version' {
       case 'print-config': cli.printConfig = true; break;
       case 'realtime': cli.realtime = true; break;
       case 'shift-to-now': cli.shiftToNow = true; break;
-      case 'config': cli.file = value('config'); break;
-      case 'home': cli.overrides.networks = { home: value('home').split(',').map((s) => s.trim()).filter(Boolean) }; break;
-      case 'output': cli.overrides.output = { format: value('output') }; break;
+      case 'config': cli.file = once('config'); break;
+      case 'home': cli.overrides.networks = { home: once('home').split(',').map((s) => s.trim()).filter(Boolean) }; break;
+      case 'output': cli.overrides.output = { format: once('output') }; break;
       case '':
         if (a.startsWith('-')) throw new ConfigError(a, `config: unknown option ${a}`);
         cli.files.push(a);
         break;
-      default:
+      default: {
+        const unknown = unknownOption(name); // convict would ignore it
+        if (unknown) throw unknown;
         cli.argv.push(a);
         if (!a.includes('=') && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) cli.argv.push(args[++i]!);
+      }
     }
   }
   if (cli.command === 'run' && cli.files.length) {
@@ -108,14 +117,31 @@ function buildAlerting(cfg: Config, metrics: Metrics, log: Logger, ref: { fanout
   });
 }
 
+interface Reloader {
+  /** SIGHUP: starts a reload, or marks one pending behind the running one; further ones fold into it */
+  request(): void;
+  /**
+   * Shutdown: drops the pending reload and has the running one skip the steps it has not begun.
+   * `ready` resolves once the running reload's new sinks are in place (the pipeline may stop them),
+   * `done` when it has finished draining the old ones.
+   */
+  cancel(): { ready: Promise<void>; done: Promise<void> };
+}
+
 /**
  * SIGHUP: reads the configuration again (same file, environment and options) and applies home
  * networks, exporter allow-list, sinks and alerts without losing the open interval. A configuration
  * that does not load is reported and the running one stays; so does one whose new sinks fail to start.
+ * One reload runs at a time and at most one waits: a storm of SIGHUPs is one reload more, not a queue
+ * (a reload can take most of shutdownTimeout while old sinks drain).
  */
-function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServer | undefined, metrics: Metrics, log: Logger): () => Promise<void> {
+function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServer | undefined, metrics: Metrics, log: Logger): Reloader {
   const outcome = (result: string) => metrics.counter('config_reloads_total', 'Configuration reloads (SIGHUP) by result', { result }).inc();
-  let busy: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
+  let pending = false;
+  let cancelled = false;
+  /** the sinks the running reload puts in place */
+  let installing: Sink[] | undefined;
   const once = async () => {
     let next: Config;
     try {
@@ -130,7 +156,14 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
       // `instance` names every series: it changes with a restart only, like the listeners
       const sinks = createSinks({ ...next, instance: pipeline.cfg.instance }, { metrics, log });
       if (web) sinks.push(web.sink());
+      installing = sinks;
       const restart = await pipeline.reload(next, sinks);
+      if (cancelled) {
+        // the pipeline stopped meanwhile; a new syslog sender now would outlive it
+        outcome('cancelled');
+        log.warn('configuration reload cut short by shutdown: alerts not reloaded');
+        return;
+      }
       await alerting.reload(next, next.shutdownTimeout);
       outcome('ok');
       log.info({ networks: next.networks, sinks: sinks.map((s) => s.name), alerts: alerting.definitions.length }, 'configuration reloaded');
@@ -140,12 +173,85 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
       log.error({ err: (err as Error).message }, 'configuration not reloaded: the running one stays');
     }
   };
-  // one reload at a time; a SIGHUP during a reload runs after it
-  return () => (busy = busy.then(once, once));
+  const run = (): void => {
+    const after = () => {
+      running = installing = undefined;
+      if (pending) {
+        pending = false;
+        run();
+      }
+    };
+    running = once().then(after, after);
+  };
+  return {
+    request() {
+      if (cancelled) return;
+      if (running === undefined) run();
+      else if (!pending) pending = true;
+      else outcome('coalesced');
+    },
+    cancel() {
+      cancelled = true;
+      if (pending) outcome('cancelled');
+      pending = false;
+      const done = running ?? Promise.resolve();
+      // no sink starts asynchronously today, so a running reload has swapped its sinks in by now; were
+      // one still starting, stopping the pipeline first would leave the new set running
+      const ready = installing !== undefined && pipeline.fanout.sinks !== installing ? done : Promise.resolve();
+      return { ready, done };
+    },
+  };
 }
 
-/** Runs until a signal; returns the exit status. */
-async function runLive(cli: Cli, cfg: Config, log: Logger): Promise<number> {
+/** Lines per sink and syslog alerts that did not arrive: given up on (dropped, failed) and, apart, still queued. */
+interface Undelivered {
+  lines: Record<string, number>;
+  alerts: number;
+  queuedLines: Record<string, number>;
+  queuedAlerts: number;
+}
+
+function undelivered(m: Metrics): Undelivered {
+  const u: Undelivered = { lines: {}, alerts: 0, queuedLines: {}, queuedAlerts: 0 };
+  for (const s of m.snapshot()) {
+    const sink = s.labels.sink ?? '';
+    if (s.name === 'sink_dropped_total' || s.name === 'sink_lines_failed_total') u.lines[sink] = (u.lines[sink] ?? 0) + s.value;
+    else if (s.name === 'sink_queue_lines') u.queuedLines[sink] = (u.queuedLines[sink] ?? 0) + s.value;
+    else if (s.name === 'syslog_dropped_total') u.alerts += s.value;
+    else if (s.name === 'syslog_queue_depth') u.queuedAlerts += s.value;
+  }
+  return u;
+}
+
+/** What shutdown lost since `mark` (taken at the signal): given up on since, plus everything still queued. */
+function lostSince(mark: Undelivered, m: Metrics): { lines: Record<string, number>; alerts: number; linesTotal: number } {
+  const now = undelivered(m);
+  const lines: Record<string, number> = {};
+  let total = 0;
+  for (const sink of new Set([...Object.keys(now.lines), ...Object.keys(now.queuedLines)])) {
+    const n = (now.lines[sink] ?? 0) - (mark.lines[sink] ?? 0) + (now.queuedLines[sink] ?? 0);
+    if (n > 0) lines[sink] = n;
+    total += n;
+  }
+  return { lines, alerts: now.alerts - mark.alerts + now.queuedAlerts, linesTotal: total };
+}
+
+/** The process is about to end with these still queued: they are dropped, and counted so. */
+function dropQueued(m: Metrics): void {
+  const q = undelivered(m);
+  for (const [sink, n] of Object.entries(q.queuedLines)) {
+    if (n <= 0) continue;
+    m.counter('sink_dropped_total', '', { sink }).inc(n);
+    m.gauge('sink_queue_lines', '', { sink }).set(0);
+  }
+  if (q.queuedAlerts > 0) {
+    m.counter('syslog_dropped_total', '').inc(q.queuedAlerts);
+    m.gauge('syslog_queue_depth', '').set(0);
+  }
+}
+
+/** Runs until a signal; returns the exit status: 0 when shutdown delivered everything, else 1. */
+async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Promise<number> {
   const metrics = new Metrics();
   const ref: { fanout?: FanOut } = {};
   const groupNames = Object.keys(cfg.networks); // shared by classifier and alerts, appended on reload
@@ -167,29 +273,54 @@ async function runLive(cli: Cli, cfg: Config, log: Logger): Promise<number> {
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
+    const reload = reloader(cli, pipeline, alerting, web, metrics, log);
+    const onHup = () => reload.request();
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      process.off('SIGHUP', onHup);
       log.info({ signal }, 'stopping: flushing the open interval');
-      const timer = setTimeout(() => {
-        log.error({ timeoutMs: cfg.shutdownTimeout }, 'shutdown timed out');
-        resolve(1);
-      }, cfg.shutdownTimeout);
-      timer.unref();
       web?.setReady(false);
       const started = Date.now();
-      process.off('SIGHUP', onHup);
-      reloading.then(() => pipeline.stop())
-        .then(() => alerting.stop(Math.max(0, cfg.shutdownTimeout - (Date.now() - started))))
-        .then(() => web?.stop()).then(() => resolve(0), (err) => {
-        log.error({ err: (err as Error).message }, 'error while stopping');
-        resolve(1);
-      }).finally(() => clearTimeout(timer));
-    };
-    const reload = reloader(cli, pipeline, alerting, web, metrics, log);
-    let reloading = Promise.resolve();
-    const onHup = () => {
-      if (!stopping) reloading = reload();
+      const mark = undelivered(metrics);
+      let phase = 'reload';
+      let status: number | undefined;
+      // armed until the process ends: stopping may outlast the budget, and so may a handle left open after it
+      const deadline = setTimeout(() => {
+        if (status === undefined) {
+          const lost = lostSince(mark, metrics);
+          if (hooks.exit) dropQueued(metrics);
+          log.error({ timeoutMs: cfg.shutdownTimeout, waitingFor: phase, openIntervals: pipeline.aggregator.openWindows, lines: lost.lines, alerts: lost.alerts },
+            `shutdown timed out: ${lost.linesTotal} lines and ${lost.alerts} alerts not delivered`);
+          status = 1;
+          resolve(1);
+        } else {
+          log.error({ handles: process.getActiveResourcesInfo() }, 'stopped, but open handles keep the process running: exiting');
+        }
+        hooks.exit?.(status);
+      }, cfg.shutdownTimeout);
+      deadline.unref();
+      const { ready, done } = reload.cancel();
+      ready.then(() => { phase = 'sinks'; return pipeline.stop(); })
+        .then(() => { phase = 'alerts'; return alerting.stop(Math.max(0, cfg.shutdownTimeout - (Date.now() - started))); })
+        .then(() => { phase = 'web'; return web?.stop(); })
+        // a reload cut short may still be draining its old sinks: what they drop is lost too
+        .then(() => { phase = 'old sinks of a reload'; return done; })
+        .then(() => 0, (err) => {
+          log.error({ err: (err as Error).message }, 'error while stopping');
+          return 1;
+        })
+        .then((code) => {
+          if (status !== undefined) return;
+          const lost = lostSince(mark, metrics);
+          if (lost.linesTotal + lost.alerts > 0) {
+            log.warn({ lines: lost.lines, alerts: lost.alerts }, `stopped: ${lost.linesTotal} lines and ${lost.alerts} alerts not delivered`);
+            code = 1;
+          }
+          status = code;
+          if (!hooks.exit) clearTimeout(deadline); // in-process (tests): nothing to end
+          resolve(code);
+        });
     };
     process.on('SIGHUP', onHup);
     process.once('SIGINT', () => stop('SIGINT'));
@@ -210,9 +341,18 @@ async function runReplay(cli: Cli, cfg: Config, log: Logger): Promise<number> {
   return code;
 }
 
-export async function main(args: string[]): Promise<number> {
+export interface MainHooks {
+  /**
+   * Ends the process (the CLI entry passes process.exit). With it, a live collector that is still
+   * running shutdownTimeout after SIGTERM/SIGINT is ended then, whatever is pending; without it (tests
+   * calling main() in-process) the run only resolves with its status.
+   */
+  exit?: (code: number) => void;
+}
+
+export async function main(args: string[], hooks: MainHooks = {}): Promise<number> {
   try {
-    return await run(args);
+    return await run(args, hooks);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -222,7 +362,7 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function run(args: string[]): Promise<number> {
+async function run(args: string[], hooks: MainHooks): Promise<number> {
   const cli = parseCli(args);
   if (cli === 'help') {
     process.stdout.write(`${HELP}\n`);
@@ -238,6 +378,6 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger(cfg.log.level);
-  return cli.command === 'replay' ? runReplay(cli, cfg, log) : runLive(cli, cfg, log);
+  return cli.command === 'replay' ? runReplay(cli, cfg, log) : runLive(cli, cfg, log, hooks);
 }
 

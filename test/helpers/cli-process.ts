@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import type { AlertEvent } from '../../src/alert/event.js';
+import { cat, ip4, u16, u32, u8 } from '../decode/nf-build.js';
 
 const BIN = new URL('../../dist/main.js', import.meta.url).pathname;
 
@@ -111,4 +112,15 @@ export async function startCli(t: Teardown, args: string[], opts: { env?: Record
       return code;
     },
   };
+}
+
+/** A NetFlow v5 datagram of `n` records src → dst (TCP to 443), `bytes` and 2 packets each, flows ending now. */
+export function v5Datagram(src: string, dst: string, n: number, bytes: number): Buffer {
+  const now = Date.now(), uptime = 100_000;
+  const recs: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    recs.push(cat(ip4(src), ip4(dst), u32(0), u16(1), u16(2), u32(2), u32(bytes), u32(uptime - 500), u32(uptime - 100),
+      u16(40000 + i), u16(443), u8(0), u8(0x18), u8(6), u8(0), u16(0), u16(0), u8(24), u8(24), u16(0)));
+  }
+  return cat(u16(5), u16(n), u32(uptime), u32(Math.floor(now / 1000)), u32((now % 1000) * 1e6), u32(0), u8(0), u8(0), u16(0), ...recs);
 }
