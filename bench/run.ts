@@ -4,6 +4,7 @@ import { printTable, type BenchRow } from './report.js';
 const SUITES: Record<string, () => Promise<{ run(): Promise<BenchRow[]> }>> = {
   decode: () => import('./decode.js'),
   flood: () => import('./flood.js'),
+  hostile: () => import('./hostile.js'),
   sinks: () => import('./sinks.js'),
   udp: () => import('./udp.js'),
 };

@@ -12,14 +12,15 @@ import { Netflow9Decoder } from './decode/netflow9.js';
 import { SamplingTable } from './decode/sampling.js';
 import { SflowDecoder } from './decode/sflow.js';
 import { SflowCounterStore } from './decode/counters-sflow.js';
-import { loadState, saveState } from './decode/state.js';
+import { LOAD_SLACK, loadState, saveState } from './decode/state.js';
 import { TemplateCache } from './decode/templates.js';
 import type { FlowRecord } from './flow/record.js';
+import { RecordNormalizer } from './flow/normalize.js';
 import { FanOut, type Sink } from './export/sink.js';
 import { parseHostPort, UdpListener } from './ingest/udp.js';
 import { PrefixTable } from './classify/prefixes.js';
 import ipaddr from 'ipaddr.js';
-import { Metrics } from './lib/counters.js';
+import { Metrics, type Counter } from './lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from './lib/log.js';
 import type { DecodeError } from './lib/errors.js';
 
@@ -77,10 +78,15 @@ export class Pipeline {
   private shift = 0;
   private shiftPending: boolean;
   private lastStats: Record<string, number> = {};
-  /** template/sampling changes already persisted; a change is saved at once (at most once a second) */
+  /** the aggregator's totals as self-metrics, brought up to date with each summary */
+  private readonly aggregateCounters: { late: Counter; skipped: Counter; saturated: Counter };
+  /** template/sampling changes already persisted (see persistSoon), on the arrival clock */
   private savedVersion = 0;
-  private lastSaveMs = 0;
+  private lastSaveMs = -Infinity;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** saves failed in a row, and the wait before the next attempt (doubling up to SAVE_BACKOFF_MAX_MS) */
+  private saveFailures = 0;
+  private saveBackoffMs = 0;
   /** opts.mode === 'replay', read per record */
   private readonly replayMode: boolean;
 
@@ -94,13 +100,21 @@ export class Pipeline {
     // an exporter replaying old traffic still refreshes its templates now.
     const arrivalNow = () => this.arrivalMs;
     const m = this.metrics;
+    const tc = cfg.templates;
     this.templates = new TemplateCache({
-      now: arrivalNow, ttlMs: cfg.templates.ttl, pendingTtlMs: cfg.templates.pendingTtl,
-      pendingMaxSets: cfg.templates.pendingMaxSets, maxTemplates: cfg.templates.max,
+      now: arrivalNow, ttlMs: tc.ttl, maxTemplates: tc.max, maxBytes: tc.maxBytes, maxPerExporter: tc.maxPerExporter,
+      maxBytesPerExporter: tc.maxBytesPerExporter, pendingTtlMs: tc.pendingTtl, pendingMaxSets: tc.pendingMaxSets,
+      pendingMaxSetsPerExporter: tc.pendingMaxSetsPerExporter, pendingMaxBytesPerExporter: tc.pendingMaxBytesPerExporter,
+      pendingMaxBytes: tc.pendingMaxBytes, metrics: m, log: new RateLimitedLog(this.log, arrivalNow),
       // held data sets that never saw their template are template misses
       report: (err) => this.dispatcher.reportError(err, err.exporter, err.version === 9 ? Format.NetflowV9 : Format.Ipfix),
     });
     this.sampling = new SamplingTable();
+    this.aggregateCounters = {
+      late: m.counter('aggregate_late_parts_total', 'Parts of records that arrived after their interval closed, counted in the current one'),
+      skipped: m.counter('aggregate_intervals_skipped_total', 'Empty intervals not emitted after a jump of the clock'),
+      saturated: m.counter('aggregate_counters_saturated_total', 'Interval counters capped at 2^53 - 1'),
+    };
     this.sflowCounters = new SflowCounterStore();
     const rl = new RateLimitedLog(this.log, arrivalNow);
     const reporter = (format: Format) => (err: DecodeError) => this.dispatcher.reportError(err, err.exporter, format);
@@ -111,7 +125,11 @@ export class Pipeline {
         [Format.Ipfix]: new IpfixDecoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.Ipfix) }),
         [Format.Sflow]: new SflowDecoder({ report: reporter(Format.Sflow), counters: this.sflowCounters }),
       },
-      sampling: cfg.sampling,
+      normalizer: new RecordNormalizer({
+        defaultRate: cfg.sampling.default, overrides: cfg.sampling.overrides, maxRate: cfg.sampling.maxRate,
+        maxFlowDurationMs: cfg.aggregate.maxFlowDuration, maxPacketBytes: cfg.aggregate.maxPacketBytes,
+        maxLinkBps: cfg.aggregate.maxLinkGbps * 1e9,
+      }),
       metrics: m,
       log: rl,
       allow: allowList(cfg.exporters.allow),
@@ -200,32 +218,38 @@ export class Pipeline {
   }
 
   private deliver(s: IntervalSummary): void {
+    if (s.stats.saturated) this.aggregateCounters.saturated.inc(s.stats.saturated);
     this.opts.onSummary?.(s);
     this.fanout.write(s);
   }
 
   /** Collector counters as deltas over the period since the previous summary. */
   private collectorStats(): Record<string, number> {
-    const m = this.metrics;
+    const m = this.metrics, a = this.aggregator;
     const cur: Record<string, number> = {
       datagrams: m.total('datagrams_decoded_total'),
       records: m.total('records_total'),
       decodeErrors: m.total('decode_errors_total'),
       templateMisses: m.total('template_misses_total'),
-      late: this.aggregator.lateTotal,
+      late: a.lateTotal,
+      skippedIntervals: a.skipped,
     };
-    // decode errors by kind, as decodeErrors_<kind> (a name every sink can use as a field or path)
+    // by kind, as decodeErrors_<kind> and recordsAdjusted_<kind> (names every sink can use as a field or path)
     for (const e of m.snapshot()) {
-      if (e.name !== 'decode_errors_total') continue;
-      const k = `decodeErrors_${e.labels.kind}`;
+      const prefix = e.name === 'decode_errors_total' ? 'decodeErrors_' : e.name === 'records_adjusted_total' ? 'recordsAdjusted_' : '';
+      if (prefix === '') continue;
+      const k = `${prefix}${e.labels.kind}`;
       cur[k] = (cur[k] ?? 0) + e.value;
     }
     const out: Record<string, number> = {};
     for (const k of Object.keys(cur)) {
       const d = cur[k]! - (this.lastStats[k] ?? 0);
-      if (d !== 0 || !k.startsWith('decodeErrors_')) out[k] = d;
+      // the first five always; the rest only when something happened
+      if (d !== 0 || ALWAYS_STATS.has(k)) out[k] = d;
     }
     this.lastStats = cur;
+    this.aggregateCounters.late.inc(out.late);
+    this.aggregateCounters.skipped.inc(out.skippedIntervals ?? 0);
     return out;
   }
 
@@ -236,7 +260,7 @@ export class Pipeline {
 
   async start(): Promise<void> {
     if (this.stateFile) {
-      const r = loadState(this.stateFile, { templates: this.templates, sampling: this.sampling });
+      const r = loadState(this.stateFile, { templates: this.templates, sampling: this.sampling }, this.cfg.state.maxBytes * LOAD_SLACK);
       if (r.error) this.log.warn({ file: this.stateFile, err: r.error }, 'state file ignored');
       else if (r.templates) this.log.info({ file: this.stateFile, templates: r.templates }, 'templates restored');
     }
@@ -265,7 +289,7 @@ export class Pipeline {
     });
     this.intervalClock.start();
     if (this.stateFile) {
-      const t = setInterval(() => this.saveState(), this.cfg.state.saveEvery);
+      const t = setInterval(() => this.persistSoon(true), this.cfg.state.saveEvery);
       t.unref();
       this.timers.push(t);
     }
@@ -278,21 +302,24 @@ export class Pipeline {
   }
 
   /**
-   * A new template is saved at once, so a crash right after it (kill -9 between a template and its
-   * data) loses nothing; bursts are coalesced to one save a second so a template flood cannot turn
-   * into a disk-write flood.
+   * A change is saved at once, so a crash right after a new template (kill -9 between a template and
+   * its data) loses nothing; later ones at most once per state.minInterval, so a template flood cannot
+   * turn into a disk-write flood; a failed save is retried after a backoff, however many datagrams
+   * arrive meanwhile. Timed on the arrival clock; the timer only writes the last change of a burst.
+   * `periodic`: state.saveEvery's timer, which saves even without a change (template ages).
    */
-  private persistSoon(): void {
-    if (this.saveTimer) return;
-    const wait = this.lastSaveMs + 1000 - Date.now();
-    if (wait <= 0) {
-      this.saveState();
+  private persistSoon(periodic = false): void {
+    const now = this.arrivalMs;
+    const due = this.lastSaveMs + (this.saveFailures > 0 ? this.saveBackoffMs : this.cfg.state.minInterval);
+    if (now >= due) {
+      this.saveState(now);
       return;
     }
+    if (this.saveTimer || periodic) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      this.saveState();
-    }, wait);
+      if (this.stateVersion() !== this.savedVersion) this.saveState(Math.max(this.arrivalMs, due));
+    }, due - now);
     this.saveTimer.unref();
   }
 
@@ -300,14 +327,26 @@ export class Pipeline {
     return this.listeners.map((l) => l.address());
   }
 
-  private saveState(): void {
-    this.savedVersion = this.stateVersion();
-    this.lastSaveMs = Date.now();
+  private saveState(nowMs = this.arrivalMs): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const version = this.stateVersion();
+    this.lastSaveMs = nowMs;
+    const m = this.metrics;
     try {
-      saveState(this.stateFile, { templates: this.templates, sampling: this.sampling });
+      const r = saveState(this.stateFile, { templates: this.templates, sampling: this.sampling }, this.cfg.state.maxBytes);
+      this.savedVersion = version;
+      m.gauge('state_file_bytes', 'Size of the state file last written').set(r.bytes);
+      m.gauge('state_templates_unsaved', 'Templates left out of the state file last written (state.maxBytes)').set(r.skipped);
+      if (this.saveFailures > 0) this.log.info({ file: this.stateFile, failures: this.saveFailures }, 'state file written again');
+      this.saveFailures = 0;
     } catch (err) {
-      this.metrics.counter('state_save_errors_total', 'Failed writes of the state file').inc();
-      this.log.warn({ err: (err as Error).message }, 'state file not written');
+      // one line per attempt: the backoff spaces them out (SAVE_BACKOFF_MAX_MS apart at most)
+      this.saveFailures++;
+      this.saveBackoffMs = Math.min(SAVE_BACKOFF_MAX_MS, Math.max(this.cfg.state.minInterval, 1000) * 2 ** (this.saveFailures - 1));
+      m.counter('state_save_errors_total', 'Failed writes of the state file').inc();
+      this.log.warn({ file: this.stateFile, err: (err as Error).message, failures: this.saveFailures, retryInS: this.saveBackoffMs / 1000 },
+        'state file not written');
     }
   }
 
@@ -322,10 +361,16 @@ export class Pipeline {
     if (this.opts.mode === 'live') this.aggregator.setClock(this.nowMs);
     this.aggregator.flush(this.opts.mode === 'live');
     for (const o of this.observers) await o.flush();
-    if (this.stateFile) this.saveState();
+    if (this.stateFile) this.saveState(); // the last chance: whatever the backoff says
     await this.fanout.stop();
   }
 }
+
+/** Collector stats every summary carries, zero or not (docs/output.md); the others appear when non-zero. */
+const ALWAYS_STATS = new Set(['datagrams', 'records', 'decodeErrors', 'templateMisses', 'late']);
+
+/** The longest wait between two attempts to write a state file that cannot be written. */
+const SAVE_BACKOFF_MAX_MS = 5 * 60_000;
 
 /** Exporter allow-list check from address text, memoized (bounded) since it runs per datagram. */
 function allowList(prefixes: readonly string[], max = 10_000): ((addr: string) => boolean) | undefined {

@@ -3,7 +3,8 @@
 // the exporter happened to send. A record's bytes/packets are spread over the intervals its
 // [start, end] covers (or assigned at its end or arrival). An interval stays open `holdMs` after its end
 // for records exported late (long active timeouts); a portion for an interval already closed is added
-// to the current one and counted as late — nothing is dropped.
+// to the current one and counted as late — nothing is dropped. Work is bounded by the open intervals,
+// never by a record's span or a jump of the clock: one crafted timestamp costs what a real one does.
 import type { FlowRecord } from '../flow/record.js';
 import type { IntervalSummary } from './summary.js';
 import { OpenKeys, Window, type WindowLimits } from './window.js';
@@ -36,6 +37,8 @@ const RING = 64;
 /** Spare windows kept: live, one interval closes as the next opens; a replay backlog needs no more. */
 const SPARE = 2;
 const SPREAD = 0, END = 1, ARRIVAL = 2;
+/** Empty intervals emitted in a row beyond the hold (a stalled loop or a short gap keeps its zeros). */
+const EMPTY_RUN = 64;
 
 export type SummaryHandler = (s: IntervalSummary) => void;
 /** Collector counters for the period a summary closes (filled by the pipeline). */
@@ -70,6 +73,8 @@ export class Aggregator {
   /** totals for tests and self-metrics */
   lateTotal = 0;
   emitted = 0;
+  /** empty intervals left out by a jump of the clock (emitBelow) */
+  skipped = 0;
 
   constructor(cfg: Partial<AggregatorConfig>, private readonly onSummary: SummaryHandler,
     private readonly stats: StatsProvider = () => ({})) {
@@ -119,14 +124,22 @@ export class Aggregator {
   private target(k: number): Window {
     // future beyond the current interval (exporter clock ahead): clamp to current, keeps windows bounded
     if (k > this.curK) k = this.curK;
-    if (k >= this.openK) {
-      const w = this.ring[k & (RING - 1)];
-      return w !== undefined && w.k === k ? w : this.window(k);
-    }
-    const w = this.window(Math.max(this.curK, this.nextK ?? this.curK));
+    if (k >= this.openK) return this.open(k);
+    const w = this.lateWindow();
     w.late++;
     this.lateTotal++;
     return w;
+  }
+
+  /** The window of open interval k. */
+  private open(k: number): Window {
+    const w = this.ring[k & (RING - 1)];
+    return w !== undefined && w.k === k ? w : this.window(k);
+  }
+
+  /** Where a portion for an interval already closed goes: the current one (or the next to emit). */
+  private lateWindow(): Window {
+    return this.window(Math.max(this.curK, this.nextK ?? this.curK));
   }
 
   /** After the clock, nextK or committed changed: once committed, everything before nextK is closed too. */
@@ -141,8 +154,7 @@ export class Aggregator {
    */
   add(rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number, arrivalMs: number): void {
     if (this.compactDue) this.compact();
-    const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
-    const B = rec.bytes * r, P = rec.packets * r, F = r;
+    const B = rec.scaledBytes, P = rec.scaledPackets, F = rec.scaledFlows;
     const I = this.I;
     let s = rec.startMs, e = rec.endMs;
     if (this.mode === ARRIVAL) s = e = arrivalMs;
@@ -156,17 +168,46 @@ export class Aggregator {
       this.target(ks).add(B, P, F, true);
       return;
     }
-    // even spread with cumulative rounding: the portions add up to B and P exactly
-    const D = e - s;
-    let prevB = 0, prevP = 0;
-    for (let k = ks; k <= ke; k++) {
-      const cum = Math.min(e, (k + 1) * I) - s;
-      const cb = k === ke ? B : Math.round((B * cum) / D);
-      const cp = k === ke ? P : Math.round((P * cum) / D);
-      this.target(k).add(cb - prevB, cp - prevP, F, k === ke);
+    this.spread(s, e, ks, ke, B, P, F);
+  }
+
+  /**
+   * Even spread over intervals ks..ke with cumulative rounding, so the portions add up to B and P
+   * exactly, in at most one step per open interval whatever the span: the part before the oldest open
+   * interval goes to the late window at once, the part after the current interval to the current one.
+   * Each window touched counts the flow once.
+   */
+  private spread(s: number, e: number, ks: number, ke: number, B: number, P: number, F: number): void {
+    const I = this.I, D = e - s, lo = this.openK, cur = this.curK;
+    const first = ks > lo ? ks : lo, last = ke < cur ? ke : cur;
+    if (first > last) {
+      // nothing of it in an open interval: all late, or all ahead of the clock
+      this.target(ks).add(B, P, F, true);
+      return;
+    }
+    let aB = 0, aP = 0, late: Window | undefined;
+    if (ks < first) {
+      const t = first * I - s;
+      aB = Math.round((B * t) / D);
+      aP = Math.round((P * t) / D);
+      late = this.lateWindow();
+      late.late++;
+      this.lateTotal++;
+    }
+    const lastW = this.open(last);
+    // the late window is usually the current one, which is also the last: then one add serves both
+    const merged = late === lastW;
+    if (late !== undefined && !merged) late.add(aB, aP, F, false);
+    let prevB = aB, prevP = aP;
+    for (let k = first; k < last; k++) {
+      const t = (k + 1) * I - s;
+      const cb = Math.round((B * t) / D), cp = Math.round((P * t) / D);
+      this.open(k).add(cb - prevB, cp - prevP, F, false);
       prevB = cb;
       prevP = cp;
     }
+    // the last window takes the rest: its own part and any part after the current interval
+    lastW.add(B - prevB + (merged ? aB : 0), P - prevP + (merged ? aP : 0), F, true);
   }
 
   /** Moves the clock forward without emitting (emission happens in advance()). */
@@ -182,11 +223,35 @@ export class Aggregator {
     return this.nowMs;
   }
 
-  /** Moves the clock forward and emits every interval that has closed, in order, empty ones included. */
+  /** Moves the clock forward and emits every interval that has closed, in order (see emitBelow). */
   advance(nowMs: number): void {
     this.setClock(nowMs);
-    while (this.nextK !== undefined && this.isClosed(this.nextK)) this.emit(this.nextK);
+    this.emitBelow(this.closedBelow);
     if (this.compactDue) this.compact();
+  }
+
+  /**
+   * Emits the intervals below `end` in order: every one holding data and, of the empty ones, at most
+   * those within the hold plus EMPTY_RUN before `end`. A jump of the clock (a capture gap of years, a
+   * host's clock stepped forward) thus costs what its records cost, not one summary per empty
+   * interval; the intervals left out are counted in `skipped`.
+   */
+  private emitBelow(end: number): void {
+    if (this.nextK === undefined) return;
+    const maxEmpty = Math.ceil(this.hold / this.I) + EMPTY_RUN;
+    while (this.nextK < end) {
+      const k = this.nextK;
+      if (end - k > maxEmpty && !this.windows.has(k)) {
+        let next = end - maxEmpty;
+        for (const w of this.windows.keys()) if (w > k && w < next) next = w;
+        this.skipped += next - k;
+        this.nextK = next;
+        this.committed = true;
+        this.updateOpenK();
+        continue;
+      }
+      this.emit(k);
+    }
   }
 
   /**
@@ -198,7 +263,7 @@ export class Aggregator {
     if (this.nextK === undefined) return;
     let last = throughNow ? Math.max(this.nextK - 1, this.indexOf(this.nowMs)) : this.nextK - 1;
     for (const k of this.windows.keys()) if (k > last) last = k;
-    while (this.nextK <= last) this.emit(this.nextK);
+    this.emitBelow(last + 1);
     if (this.compactDue) this.compact();
   }
 

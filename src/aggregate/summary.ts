@@ -52,6 +52,8 @@ export interface IntervalStats {
   hostOverflow: number;
   portOverflow: number;
   exporterOverflow: number;
+  /** counters capped at MAX_COUNTER (present only when some were: see saturate) */
+  saturated?: number;
   /** collector counters over the wall-clock period that ended with this summary */
   collector: Record<string, number>;
 }
@@ -76,6 +78,43 @@ export interface IntervalSummary {
 }
 
 export const DIRECTIONS: readonly DirectionName[] = ['in', 'out', 'internal', 'external'];
+
+/** The largest counter a summary holds: above it a float sum is no longer an exact integer. */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+function cap(t: Totals): number {
+  let n = 0;
+  if (t.bytes > MAX_COUNTER) { t.bytes = MAX_COUNTER; n++; }
+  if (t.packets > MAX_COUNTER) { t.packets = MAX_COUNTER; n++; }
+  if (t.flows > MAX_COUNTER) { t.flows = MAX_COUNTER; n++; }
+  return n;
+}
+
+/**
+ * Caps every counter of a freshly built summary at MAX_COUNTER and returns how many it capped (also
+ * set as stats.saturated). Each record is bounded by line rate (flow/normalize.ts), so only a flood of
+ * records claiming it can get here; a sum past 2^53 is not exact, and a sink must never write it as if
+ * it were (nor as 7.9e+28, which InfluxDB rejects).
+ */
+export function saturate(s: IntervalSummary): number {
+  let n = 0;
+  const secs = s.interval;
+  for (const d of DIRECTIONS) {
+    const t = s.directions[d], c = cap(t);
+    if (c > 0) {
+      n += c;
+      t.bps = (t.bytes * 8) / secs;
+      t.pps = t.packets / secs;
+    }
+    n += cap(s.portsOther[d]);
+  }
+  n += cap(s.hostsOther.in) + cap(s.hostsOther.out);
+  for (const rows of [s.hosts, s.ports, s.protocols, s.groups, s.exporters] as Totals[][]) {
+    for (const r of rows) n += cap(r);
+  }
+  if (n > 0) s.stats.saturated = n;
+  return n;
+}
 
 const PROTOCOL_NAMES: Record<number, string> = {
   1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp',

@@ -4,7 +4,7 @@
 // summarize().
 import { IpVersion, ipv4ToString, ipv6ToString, type FlowRecord } from '../flow/record.js';
 import {
-  DIRECTIONS, protocolName,
+  DIRECTIONS, protocolName, saturate,
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
@@ -322,7 +322,7 @@ export class Window {
     }
     exporters.sort((a, b) => b.bytes - a.bytes || (a.exporter < b.exporter ? -1 : 1));
 
-    return {
+    const summary: IntervalSummary = {
       start, end: start + secs, interval: secs, directions, hosts, hostsOther, ports, portsOther, protocols,
       groups, exporters,
       stats: {
@@ -330,6 +330,8 @@ export class Window {
         portOverflow: this.portOverflow, exporterOverflow: this.exporterOverflow, collector,
       },
     };
+    saturate(summary);
+    return summary;
   }
 }
 

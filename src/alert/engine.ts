@@ -121,8 +121,7 @@ export class AlertEngine implements RecordObserver {
       if (c.matcher !== null && !c.matcher.match(rec, direction, srcGroup, dstGroup)) continue;
       if (!hasKeys(c.keys, rec, direction, srcGroup, dstGroup)) continue;
       c.matched.inc();
-      const r = rec.samplingRate > 0 ? rec.samplingRate : 1;
-      const v = c.src === BYTES ? rec.bytes * r : c.src === PACKETS ? rec.packets * r : r;
+      const v = c.src === BYTES ? rec.scaledBytes : c.src === PACKETS ? rec.scaledPackets : rec.scaledFlows;
       const table = c.table;
       if (table !== null) {
         if (table.total === 0 && table.firstExporter === '') table.firstExporter = rec.exporter;

@@ -8,7 +8,7 @@ import { FORMATS, type FormatDef } from './formats.js';
 import { ALERT_FORMATS } from './alerts.js';
 import { SINK_FORMATS } from './sinks.js';
 import { RELOADABLE_KEYS } from './load.js';
-import { isLeaf, listLeaves, schema, type LeafInfo, type Section } from './schema.js';
+import { isLeaf, listLeaves, schema, STATE_FORMATS, type LeafInfo, type Section } from './schema.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (s: string): string => `\`${cell(s)}\``;
@@ -44,8 +44,9 @@ config file, with secrets shown as "[redacted]".
 
 In a file, give keys nested (\`aggregate: { topHosts: 500 }\`). Environment variables and command-line
 options take text: lists as comma-separated items, groups and maps in the compact forms shown under
-[Formats](#formats) or as JSON. In YAML, quote host:port values that start with "[" (IPv6), which YAML
-would otherwise read as a list.
+[Formats](#formats) or as JSON. A list option may be given more than once and its items add up; any
+other option given twice is an error. In YAML, quote host:port values that start with "[" (IPv6), which
+YAML would otherwise read as a list.
 
 **Reloading.** \`kill -HUP\` (\`docker compose kill -s HUP flowbridge\`) makes the running collector
 read its configuration again, from the same file, environment and options, and apply
@@ -67,7 +68,7 @@ export function renderReference(s: Section = schema): string {
     out += `\n## ${k}\n\n${table(leaves.filter((l) => l.parts[0] === k))}`;
   }
   out += '\n## Formats\n\n';
-  for (const f of [...FORMATS, ...ALERT_FORMATS, ...SINK_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
+  for (const f of [...FORMATS, ...ALERT_FORMATS, ...SINK_FORMATS, ...STATE_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
   return out.replace(/\n+$/, '\n');
 }
 

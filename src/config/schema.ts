@@ -3,12 +3,16 @@
 // are derived from the key path, so they cannot drift: aggregate.topHosts → FLOWBRIDGE_AGGREGATE_TOP_HOSTS
 // and --aggregate-top-hosts.
 import {
-  bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, text, wholeSeconds,
+  bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, renderDuration, text, wholeSeconds,
   type FormatDef,
 } from './formats.js';
+import { RECORD_LIMITS_DEFAULTS } from '../flow/normalize.js';
 import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
+import { FormatError } from './formats.js';
+import { TEMPLATE_CACHE_DEFAULTS } from '../decode/templates.js';
+import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
 
 export interface Leaf {
   doc: string;
@@ -45,6 +49,9 @@ export interface ListenConfig {
 export interface AggregateConfig {
   assign: AssignMode;
   hold: number;
+  maxFlowDuration: number;
+  maxPacketBytes: number;
+  maxLinkGbps: number;
   topHosts: number;
   topPorts: number;
   maxHosts: number;
@@ -59,9 +66,15 @@ export interface Config extends SinksConfig, AlertsConfig, WebConfig {
   /** Milliseconds, a whole number of seconds. */
   interval: number;
   aggregate: AggregateConfig;
-  sampling: { default: number; overrides: Record<string, number> };
-  templates: { ttl: number; pendingTtl: number; pendingMaxSets: number; max: number };
-  state: { file: string; saveEvery: number };
+  sampling: { default: number; overrides: Record<string, number>; maxRate: number };
+  /** Durations in ms, sizes in bytes (see TEMPLATE_CACHE_DEFAULTS). */
+  templates: {
+    ttl: number; max: number; maxBytes: number; maxPerExporter: number; maxBytesPerExporter: number;
+    pendingTtl: number; pendingMaxSets: number; pendingMaxSetsPerExporter: number; pendingMaxBytesPerExporter: number;
+    pendingMaxBytes: number;
+  };
+  /** Durations in ms, maxBytes in bytes (see STATE_DEFAULTS). */
+  state: { file: string; saveEvery: number; minInterval: number; maxBytes: number };
   output: { format: OutputFormat; path: string };
   log: { level: LogLevel };
   /** Milliseconds. */
@@ -133,6 +146,21 @@ const aggregate: Section = {
       format: duration,
       default: '75s',
     },
+    maxFlowDuration: {
+      doc: 'Longest plausible flow, a little over the longest active timeout of your exporters (softflowd\'s maxlife defaults to 7 days: set it lower there, or raise this). A record spanning more, ending before it starts, or ending this far after its datagram arrived is counted as bad_time and put at its end (at its arrival when the end is wrong), as assign "end" would.',
+      format: duration,
+      default: renderDuration(RECORD_LIMITS_DEFAULTS.maxFlowDurationMs),
+    },
+    maxPacketBytes: {
+      doc: 'Largest plausible IP packet in bytes; a record claiming more bytes per packet is clamped to it and counted as bad_counter.',
+      format: positiveInt,
+      default: RECORD_LIMITS_DEFAULTS.maxPacketBytes,
+    },
+    maxLinkGbps: {
+      doc: 'Speed of the fastest link, in Gb/s: a record claiming more bytes or minimum-size packets (times its sampling rate) than that link carries over the record\'s span (at least 1 s) is clamped and counted as bad_counter.',
+      format: positiveInt,
+      default: RECORD_LIMITS_DEFAULTS.maxLinkBps / 1e9,
+    },
     topHosts: { doc: 'Hosts reported per interval (largest first).', format: positiveInt, default: 1000 },
     topPorts: { doc: 'Ports reported per interval (largest first).', format: positiveInt, default: 100 },
     maxHosts: {
@@ -157,31 +185,99 @@ const sampling: Section = {
       format: rateMap,
       default: {},
     },
+    maxRate: {
+      doc: 'Largest plausible sampling rate (1 in N). A record whose rate is above it, below 1 or 0 in sFlow is counted as bad_sampling and counted at sampling.default instead.',
+      format: positiveInt,
+      default: RECORD_LIMITS_DEFAULTS.maxRate,
+    },
   },
 };
 
+const T = TEMPLATE_CACHE_DEFAULTS, S = STATE_DEFAULTS;
+
+const STATE_FILE_EXPECTED = '"" or the path of a file whose directory exists or can be created, not on a kernel file system such as /proc or /sys';
+/** A state file path that could ever be written: checked when the configuration loads (exit 2), not at the first save. */
+const stateFile: FormatDef<string> = {
+  name: 'state-file',
+  expected: STATE_FILE_EXPECTED,
+  note: 'A relative path is relative to the working directory. Checked when the configuration loads, without writing: a path under a regular file, an existing directory, or a directory on proc, sysfs or cgroup is refused; missing directories are made at the first save.',
+  normalize(raw) {
+    if (typeof raw !== 'string') throw new FormatError(STATE_FILE_EXPECTED);
+    const problem = stateFileProblem(raw);
+    if (problem !== undefined) throw new FormatError(`${STATE_FILE_EXPECTED} (${problem})`);
+    return raw;
+  },
+};
+
+/** The formats this file defines, for the configuration reference (next to FORMATS and SINK_FORMATS). */
+export const STATE_FORMATS: readonly FormatDef[] = [stateFile];
+
 const templates: Section = {
   templates: {
-    ttl: { doc: 'NetFlow v9/IPFIX templates not refreshed for this long are forgotten.', format: duration, default: '30m' },
+    ttl: { doc: 'NetFlow v9/IPFIX templates not refreshed for this long are forgotten.', format: duration, default: renderDuration(T.ttlMs) },
+    max: {
+      doc: 'Cap on templates kept over all exporters, a last resort behind the per-exporter quotas: past it the templates of the least recently used exporter are evicted (first those of exporters whose templates never decoded a data set) and counted in templates_evicted_total.',
+      format: positiveInt,
+      default: T.maxTemplates,
+    },
+    maxBytes: {
+      doc: 'Cap on the estimated memory of all templates, in bytes (1.8 KB plus 16 bytes a field each); past it, as templates.max.',
+      format: positiveInt,
+      default: T.maxBytes,
+    },
+    maxPerExporter: {
+      doc: 'Templates one exporter (source address) may have cached, over all versions and observation domains; its further new templates are refused and counted in templates_refused_total{reason="exporter_templates"}. A big router sends a few hundred.',
+      format: positiveInt,
+      default: T.maxPerExporter,
+    },
+    maxBytesPerExporter: {
+      doc: 'Estimated memory of one exporter\'s templates, in bytes; past it its new templates are refused and counted (reason "exporter_bytes").',
+      format: positiveInt,
+      default: T.maxBytesPerExporter,
+    },
     pendingTtl: {
       doc: 'How long data sets that arrived before their template are kept waiting for it.',
       format: duration,
-      default: '60s',
+      default: renderDuration(T.pendingTtlMs),
     },
     pendingMaxSets: {
-      doc: 'Cap on data sets waiting for a template, per exporter; past it the oldest are dropped and counted.',
+      doc: 'Cap on data sets waiting for one template (exporter, version, domain and template id); past it the oldest are dropped and counted as template misses.',
       format: positiveInt,
-      default: 64,
+      default: T.pendingMaxSets,
     },
-    max: { doc: 'Cap on templates kept over all exporters.', format: positiveInt, default: 10000 },
+    pendingMaxSetsPerExporter: {
+      doc: 'Cap on data sets waiting for templates, per exporter; past it that exporter\'s oldest are dropped and counted as template misses.',
+      format: positiveInt,
+      default: T.pendingMaxSetsPerExporter,
+    },
+    pendingMaxBytesPerExporter: {
+      doc: 'Bytes of data sets waiting for templates, per exporter (64 more counted per set); past it that exporter\'s oldest are dropped.',
+      format: positiveInt,
+      default: T.pendingMaxBytesPerExporter,
+    },
+    pendingMaxBytes: {
+      doc: 'Bytes of data sets waiting for templates over all exporters; past it the oldest are dropped.',
+      format: positiveInt,
+      default: T.pendingMaxBytes,
+    },
   },
   state: {
     file: {
-      doc: 'File the live collector persists templates and sampling rates in, so a restart has no template gap; "" = do not persist. Replay never reads or writes it.',
-      format: text,
+      doc: 'File the live collector persists templates and sampling rates in, so a restart has no template gap; "" = do not persist. Replay never reads or writes it. A path that can never be written (its directory under a file or on /proc) stops the collector at start-up; a save that fails later is retried, less and less often, and counted in state_save_errors_total.',
+      format: stateFile,
       default: '.flowbridge/state.json',
     },
-    saveEvery: { doc: 'How often the state file is written.', format: duration, default: '60s' },
+    saveEvery: { doc: 'How often the state file is written even when nothing changed (template ages).', format: duration, default: renderDuration(S.saveEveryMs) },
+    minInterval: {
+      doc: 'Least time between two writes of the state file: a change is written at once unless the file was written less than this ago, then when this has passed.',
+      format: duration,
+      default: renderDuration(S.minIntervalMs),
+    },
+    maxBytes: {
+      doc: 'Largest state file written, in bytes: past it the templates of the least recently used exporters are left out (counted in state_templates_unsaved). Larger files (up to 4 times this) are still read.',
+      format: positiveInt,
+      default: S.maxBytes,
+    },
   },
 };
 

@@ -1,9 +1,11 @@
-// The decode stage: detects the format from the version word, runs the decoder, resolves the sampling
-// rate, counts everything per exporter and format, and never lets an error escape a datagram.
+// The decode stage: detects the format from the version word, runs the decoder, normalizes every
+// record (sampling rate, implausible times and counters: flow/normalize.ts), counts everything per
+// exporter and format, and never lets an error escape a datagram.
 import { DecodeError } from '../lib/errors.js';
 import type { Counter, Metrics } from '../lib/counters.js';
 import type { RateLimitedLog } from '../lib/log.js';
 import type { FlowRecord, RecordHandler } from '../flow/record.js';
+import { BAD_KINDS, RecordNormalizer } from '../flow/normalize.js';
 import type { DatagramDecoder } from './types.js';
 
 export const enum Format { Unknown = 0, NetflowV5 = 5, NetflowV9 = 9, Ipfix = 10, Sflow = 5000 }
@@ -25,22 +27,23 @@ export function detectFormat(buf: Buffer): Format {
   return Format.Unknown;
 }
 
-export interface SamplingConfig {
-  /** rate for records whose exporter sends none (1 = unsampled) */
-  default: number;
-  /** exporter address -> rate; wins over what the exporter sends (for exporters that lie or omit it) */
-  overrides: Readonly<Record<string, number>>;
-}
-
 interface ExporterCounters {
   datagrams: Counter;
   bytes: Counter;
   records: Counter;
+  /** records adjusted by normalization, by BAD_KINDS index; created on the first */
+  adjusted: (Counter | undefined)[] | undefined;
+  /** decode_errors_total by kind; created on the first */
+  errors: Map<string, Counter> | undefined;
 }
+
+/** Error kinds cached per exporter (there are about ten). */
+const MAX_ERROR_KINDS = 16;
 
 export interface DispatcherDeps {
   decoders: Partial<Record<Format, DatagramDecoder>>;
-  sampling: SamplingConfig;
+  /** sampling rates and the bounds of a plausible record (default: RECORD_LIMITS_DEFAULTS) */
+  normalizer?: RecordNormalizer;
   metrics: Metrics;
   log?: RateLimitedLog;
   /** exporters accepted (default: all); returning false drops and counts the datagram */
@@ -61,23 +64,23 @@ export class Dispatcher {
   private readonly unknownFormat: Counter;
   private readonly denied: Counter;
   private onRecord: RecordHandler = () => {};
-  /** per-record wrapper resolving the sampling rate; one closure for the dispatcher's lifetime */
+  /** per-record wrapper normalizing the record; one closure for the dispatcher's lifetime */
   private readonly emit: RecordHandler;
   private current: ExporterCounters | undefined;
+  /** the datagram being decoded: its format and arrival time */
+  private format: Format = Format.Unknown;
+  private receivedMs = 0;
 
   constructor(private readonly deps: DispatcherDeps) {
     const m = deps.metrics;
     this.unknownFormat = m.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors', { kind: 'unknown_version', format: 'unknown' });
     this.denied = m.counter('datagrams_denied_total', 'Datagrams from exporters outside exporters.allow');
-    const { default: def, overrides } = deps.sampling;
-    const hasOverrides = Object.keys(overrides).length > 0;
+    deps.log?.setMetrics(m); // logs_suppressed_total{kind} beside the decode error counters
+    const norm = deps.normalizer ?? new RecordNormalizer();
     this.emit = (rec: FlowRecord) => {
-      if (hasOverrides) {
-        const o = overrides[rec.exporter];
-        if (o !== undefined) rec.samplingRate = o;
-      }
-      if (!(rec.samplingRate > 0)) rec.samplingRate = def;
+      const bad = norm.normalize(rec, this.receivedMs);
       this.current!.records.inc();
+      if (bad !== 0) this.adjusted(bad, rec.exporter);
       this.onRecord(rec);
     };
   }
@@ -97,6 +100,8 @@ export class Dispatcher {
         datagrams: m.counter('datagrams_decoded_total', 'Datagrams handed to a decoder', labels),
         bytes: m.counter('datagram_bytes_total', 'Bytes of datagrams handed to a decoder', labels),
         records: m.counter('records_total', 'Flow records (or sFlow flow samples) decoded', labels),
+        adjusted: undefined,
+        errors: undefined,
       };
       // bounded: the metrics registry folds series past its cap; the cache follows the same bound
       if (this.cached < this.deps.metrics.maxSeries) {
@@ -133,6 +138,8 @@ export class Dispatcher {
     }
     const c = this.counters(exporter, format);
     this.current = c;
+    this.format = format;
+    this.receivedMs = receivedMs;
     c.datagrams.inc();
     c.bytes.inc(buf.length);
     try {
@@ -143,11 +150,34 @@ export class Dispatcher {
     }
   }
 
+  /** Counts (and logs, rate-limited) a record that normalization had to adjust, by kind. */
+  private adjusted(bad: number, exporter: string): void {
+    const c = this.current!;
+    const byKind = (c.adjusted ??= [undefined, undefined, undefined]);
+    for (let i = 0; i < BAD_KINDS.length; i++) {
+      const [bit, kind] = BAD_KINDS[i]!;
+      if ((bad & bit) === 0) continue;
+      const counter = (byKind[i] ??= this.deps.metrics.counter('records_adjusted_total',
+        'Records counted after adjusting what cannot be: times (bad_time), counters (bad_counter), sampling rate (bad_sampling)',
+        { kind, exporter, format: formatName(this.format) }));
+      counter.inc();
+      this.deps.log?.warn(`${kind}:${exporter}`, { exporter, format: formatName(this.format), kind }, 'implausible record adjusted');
+    }
+  }
+
   /** Counts a decode error by kind, exporter and format (also the ErrorReporter given to decoders). */
   reportError(err: unknown, exporter: string, format: Format): void {
     const kind = err instanceof DecodeError ? err.kind : 'internal';
     const labels = { kind, exporter: err instanceof DecodeError && err.exporter ? err.exporter : exporter, format: formatName(format) };
-    this.deps.metrics.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors', labels).inc();
+    // the datagram's own exporter and format (the usual case): its counters are cached, so a flood of
+    // bad datagrams builds no label key per error
+    const c = labels.exporter === this.lastExporter && format === this.lastFormat ? this.current : undefined;
+    let counter = c?.errors?.get(kind);
+    if (counter === undefined) {
+      counter = this.deps.metrics.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors', labels);
+      if (c !== undefined && (c.errors ??= new Map()).size < MAX_ERROR_KINDS) c.errors.set(kind, counter);
+    }
+    counter.inc();
     if (kind === 'template_missing') {
       this.deps.metrics.counter('template_misses_total', 'Data sets dropped because their template never arrived', { exporter: labels.exporter, format: labels.format }).inc();
     }

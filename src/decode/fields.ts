@@ -317,8 +317,7 @@ export class FieldDecoder {
     if (start < 0 && end < 0) start = end = ctx.exportMs;
     else if (start < 0) start = end;
     else if (end < 0) end = start;
-    // An inverted pair is an exporter bug; the end time is what interval assignment leans on, keep it.
-    if (start > end) start = end;
+    // An inverted pair is an exporter bug, left for normalization to count (flow/normalize.ts).
     rec.startMs = start;
     rec.endMs = end;
   }

@@ -15,9 +15,17 @@ const NTP_UNIX_OFFSET_S = 2208988800;
 /** Reads one record at b[p, p + len) into the record and the field state (s reset by the caller). */
 export type FixedReader = (b: Uint8Array, p: number, s: FieldState, rec: FlowRecord) => void;
 
-/** The fields a fixed-length layout reads (Skip removed), with their offsets in the record. */
+/** Records a layout reads through the interpreter before it is compiled. */
+export const COMPILE_AFTER = 64;
+
+/**
+ * The fields a fixed-length layout reads (Skip removed), with their offsets in the record. A layout is
+ * compiled once it has carried a few records: a template that never sees data (a spoofed flood of
+ * them) costs no compilation.
+ */
 export class FixedPlan {
-  readonly read: FixedReader;
+  read: FixedReader;
+  private uses = 0;
   constructor(
     /** record length in bytes */
     readonly len: number,
@@ -25,7 +33,10 @@ export class FixedPlan {
     readonly offs: Uint16Array,
     readonly lens: Uint8Array,
   ) {
-    this.read = compiledReader(this);
+    this.read = (b, p, s, rec) => {
+      if (++this.uses >= COMPILE_AFTER) this.read = compiledReader(this);
+      readFixed(b, p, this, s, rec);
+    };
   }
 }
 

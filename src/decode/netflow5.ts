@@ -70,11 +70,9 @@ export class Netflow5Decoder implements DatagramDecoder {
         const protocol = b[o + 38]!;
         rec.protocol = protocol;
         // o + 39..47: tos, src/dst AS, src/dst mask, pad2
-        let start = uptimeToMs(exportMs, sysUptime, first);
-        const end = uptimeToMs(exportMs, sysUptime, last);
-        if (start > end) start = end;
-        rec.startMs = start;
-        rec.endMs = end;
+        // an inverted pair is left for normalization to count (flow/normalize.ts)
+        rec.startMs = uptimeToMs(exportMs, sysUptime, first);
+        rec.endMs = uptimeToMs(exportMs, sysUptime, last);
         if (protocol === 1) {
           rec.icmpType = dstPort >>> 8;
           rec.icmpCode = dstPort & 255;

@@ -239,7 +239,7 @@ export class SflowDecoder implements DatagramDecoder {
     }
     if (rec.vlan === 0) rec.vlan = switchVlan; // a tag in the header is what was on the wire
     rec.packets = 1;
-    rec.samplingRate = rate;
+    rec.samplingRate = rate === 0 ? -1 : rate; // 0 is no sFlow rate: counted by normalization, not taken as "not said"
     rec.inIf = inIf;
     rec.outIf = outIf;
     rec.startMs = rec.endMs = this.receivedMs;

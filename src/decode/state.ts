@@ -1,7 +1,8 @@
 // Decoder state (templates and sampling rates) saved across restarts, so data arriving right after a
-// restart need not wait for the exporters' next template refresh. Saving is atomic; loading never fails
-// the caller: a missing file is normal and a bad one is returned as an error to log, then ignored.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// restart need not wait for the exporters' next template refresh. Saving is atomic and bounded in size;
+// loading never fails the caller: a missing file is normal and a bad one is returned as an error to
+// log, then ignored.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { TemplateCache } from './templates.js';
@@ -9,12 +10,36 @@ import type { SamplingTable } from './sampling.js';
 
 export const STATE_FORMAT = 'flowbridge-decoder-state';
 export const STATE_VERSION = 1;
-/** Far above 10,000 templates of 512 fields; a bigger file is not ours. */
-export const MAX_STATE_BYTES = 256 * 1024 * 1024;
+
+export interface StateConfig {
+  /** How often the live collector writes the file even when nothing changed (template ages). */
+  saveEveryMs: number;
+  /** Least time between two writes: the first change is written at once, a burst of them then waits. */
+  minIntervalMs: number;
+  /** Largest file written: templates of the least recently used exporters are left out past it. */
+  maxBytes: number;
+}
+
+/** 16 MiB holds 10,000 templates of 60 fields; a flood of large templates is written in part. */
+export const STATE_DEFAULTS: Readonly<StateConfig> = Object.freeze({
+  saveEveryMs: 60_000,
+  minIntervalMs: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+});
+
+/** Files up to this many times maxBytes are read (one written under a larger cap or an older version). */
+export const LOAD_SLACK = 4;
 
 export interface StateParts {
   templates: TemplateCache;
   sampling: SamplingTable;
+}
+
+export interface SaveResult {
+  bytes: number;
+  templates: number;
+  /** templates left out to stay within maxBytes */
+  skipped: number;
 }
 
 export interface LoadResult {
@@ -27,19 +52,54 @@ export interface LoadResult {
   error?: Error;
 }
 
+/** The document, at most maxBytes: sampling rates, then templates in the cache's order until full. */
+function render(parts: StateParts, maxBytes: number): { body: string } & SaveResult {
+  const tail = ']}}';
+  let sampling = JSON.stringify(parts.sampling.serialize());
+  const head = (s: string) => `{"format":${JSON.stringify(STATE_FORMAT)},"version":${STATE_VERSION},"sampling":${s},"templates":{"templates":[`;
+  if (Buffer.byteLength(head(sampling)) + tail.length > maxBytes) sampling = '{"entries":[]}';
+  const chunks = [head(sampling)];
+  let bytes = Buffer.byteLength(chunks[0]!) + tail.length, n = 0;
+  for (const entry of parts.templates.entryTexts()) {
+    const text = n > 0 ? `,${entry}` : entry;
+    const len = Buffer.byteLength(text);
+    if (bytes + len > maxBytes) break;
+    chunks.push(text);
+    bytes += len;
+    n++;
+  }
+  chunks.push(tail);
+  return { body: chunks.join(''), bytes, templates: n, skipped: parts.templates.size - n };
+}
+
 /**
- * Writes the state to a temp file in the same directory, fsyncs it, then renames it over `file`.
- * Synchronous on purpose: it also runs on the way out, and the file is small. Throws on failure.
+ * Makes the missing directories of `dir`, one level at a time. Not mkdirSync's recursive mode: under
+ * some pseudo file systems (/proc/self/x) it loops forever, as each parent "exists" and the child is
+ * ENOENT. Throws on the first level that cannot be made.
  */
-export function saveState(file: string, parts: StateParts): void {
-  const body = JSON.stringify({
-    format: STATE_FORMAT,
-    version: STATE_VERSION,
-    templates: parts.templates.serialize(),
-    sampling: parts.sampling.serialize(),
-  });
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      if (!statSync(d).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, ${d}`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) throw err;
+      missing.push(d);
+    }
+  }
+  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]!);
+}
+
+/**
+ * Writes the state (at most maxBytes) to a temp file in the same directory, fsyncs it, then renames it
+ * over `file`. Synchronous on purpose: it also runs on the way out, and the size is bounded. Throws on
+ * failure.
+ */
+export function saveState(file: string, parts: StateParts, maxBytes = STATE_DEFAULTS.maxBytes): SaveResult {
+  const { body, ...result } = render(parts, maxBytes);
   const dir = path.dirname(file);
-  mkdirSync(dir, { recursive: true }); // the default lives in ./.flowbridge/
+  makeDirs(dir); // the default lives in ./.flowbridge/
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
@@ -65,19 +125,20 @@ export function saveState(file: string, parts: StateParts): void {
   } catch {
     /* best effort */
   }
+  return result;
 }
 
 function ignored(file: string, why: string): LoadResult {
   return { loaded: false, missing: false, templates: 0, sampling: 0, error: new Error(`state file ${file} ignored: ${why}`) };
 }
 
-/** Restores state saved by saveState. Never throws: problems come back in `error`. */
-export function loadState(file: string, parts: StateParts): LoadResult {
+/** Restores state saved by saveState (within the caches' quotas). Never throws: problems come back in `error`. */
+export function loadState(file: string, parts: StateParts, maxBytes = STATE_DEFAULTS.maxBytes * LOAD_SLACK): LoadResult {
   let text: string;
   try {
     const st = statSync(file);
     if (!st.isFile()) return ignored(file, 'not a regular file');
-    if (st.size > MAX_STATE_BYTES) return ignored(file, `${st.size} bytes is too large`);
+    if (st.size > maxBytes) return ignored(file, `${st.size} bytes is more than ${maxBytes}`);
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -101,4 +162,45 @@ export function loadState(file: string, parts: StateParts): LoadResult {
     templates: parts.templates.restore(o.templates),
     sampling: parts.sampling.restore(o.sampling),
   };
+}
+
+/** Kernel file systems no file can be created on (statfs f_type, Linux). */
+const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'], [0x62656572, 'sysfs'], [0x27e0eb, 'cgroup'], [0x63677270, 'cgroup2'], [0x1cd1, 'devpts'],
+  [0x64626720, 'debugfs'], [0x74726163, 'tracefs'], [0x73636673, 'securityfs'], [0xcafe4a11, 'bpf'],
+]);
+
+/**
+ * Why a state file at `file` could never be written, or undefined when it might be: checked at start-up
+ * without writing anything (permissions may still fail a save, which is then retried). "" is no file.
+ */
+export function stateFileProblem(file: string): string | undefined {
+  if (file === '') return undefined;
+  if (file.includes('\0')) return 'a NUL character';
+  if (file.endsWith('/') || file.endsWith(path.sep) || ['.', '..'].includes(path.basename(file))) return 'a directory, not a file';
+  const full = path.resolve(file);
+  try {
+    if (!statSync(full).isFile()) return `${full} exists and is not a regular file`;
+  } catch {
+    /* a file yet to be made */
+  }
+  // the nearest existing ancestor: a directory to make the rest in, on a file system that takes files
+  for (let d = path.dirname(full); ; d = path.dirname(d)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(d).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && path.dirname(d) !== d) continue;
+      return `${d}: ${code ?? (err as Error).message}`;
+    }
+    if (!isDir) return `${d} is not a directory`;
+    let fs: string | undefined;
+    try {
+      fs = process.platform === 'linux' ? PSEUDO_FS.get(statfsSync(d).type) : undefined;
+    } catch {
+      fs = undefined; // statfs unsupported: the first save will tell
+    }
+    return fs === undefined ? undefined : `${d} is on ${fs}, a kernel file system`;
+  }
 }

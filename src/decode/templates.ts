@@ -1,74 +1,50 @@
 // Template cache for NetFlow v9 and IPFIX, keyed exporter|version|domain|templateId so two exporters,
 // or one exporter speaking both versions, never share a template. Templates expire after a TTL; data
 // sets that arrive before their template are held (copied, bounded) and decoded when it arrives, or
-// reported as a template miss when they expire or overflow.
-import { TemplateMissingError } from '../lib/errors.js';
+// reported as a template miss when they expire or overflow. Each exporter has quotas (templates, their
+// bytes, held sets), so a spoofed source fills only its own share; the global caps behind them evict
+// the least recently used exporter's templates (template-quota.ts).
+import type { Gauge, Metrics } from '../lib/counters.js';
+import type { RateLimitedLog } from '../lib/log.js';
 import type { Clock, ErrorReporter } from './types.js';
 import { compileTemplate, MAX_TEMPLATE_FIELDS, Template, TemplateKind, VARLEN } from './fields.js';
+import { ExporterTable, TEMPLATE_CACHE_DEFAULTS, templateBytes, type ExporterUse, type RefuseReason,
+  type TemplateCacheConfig } from './template-quota.js';
+import { PendingStore, type PendingSet, type PendingStats } from './template-pending.js';
 
-export interface TemplateCacheConfig {
-  /** A template not refreshed for this long is dropped (RFC 3954 §9 leaves the timeout to the collector). */
-  ttlMs: number;
-  /** Templates across all exporters; past this, new ones are refused and counted. */
-  maxTemplates: number;
-  /** How long a data set may wait for its template. */
-  pendingTtlMs: number;
-  /** Held sets per exporter|version|domain|templateId; the oldest is dropped past this. */
-  pendingMaxSets: number;
-  /** Bytes of all held sets (plus a fixed charge per set); the oldest are dropped past this. */
-  pendingMaxBytes: number;
-}
+export { PendingSet } from './template-pending.js';
+export { TEMPLATE_CACHE_DEFAULTS, type TemplateCacheConfig } from './template-quota.js';
 
-export const TEMPLATE_CACHE_DEFAULTS: Readonly<TemplateCacheConfig> = Object.freeze({
-  ttlMs: 30 * 60_000,
-  maxTemplates: 10_000,
-  pendingTtlMs: 60_000,
-  pendingMaxSets: 64,
-  pendingMaxBytes: 8 * 1024 * 1024,
-});
-
-/** Charged per held set on top of its bytes, so a flood of tiny sets is bounded too. */
-const PENDING_OVERHEAD = 64;
-
-export interface TemplateCacheStats {
+export interface TemplateCacheStats extends PendingStats {
   learned: number;
   refreshed: number;
   withdrawn: number;
   expired: number;
   refused: number;
-  pendingHeld: number;
-  pendingDecoded: number;
-  pendingExpired: number;
-  pendingDropped: number;
-}
-
-/** A data set copied out of its datagram with the header context needed to decode it later. */
-export class PendingSet {
-  constructor(
-    readonly data: Buffer, readonly exportMs: number, readonly sysUptimeMs: number, readonly heldAt: number,
-  ) {}
-}
-
-class PendingList {
-  readonly sets: PendingSet[] = [];
-  constructor(readonly exporter: string, readonly version: number, readonly domain: number, readonly id: number) {}
+  evicted: number;
 }
 
 interface Slot {
   tpl: Template;
   seenMs: number;
+  /** templateBytes() of the layout, charged to the exporter and the cache */
+  cost: number;
 }
 
 /** The templates of one exporter|version|domain (cacheable by decoders, see TemplateCache.generation). */
 export class TemplateScope {
   readonly templates = new Map<number, Slot>();
-  constructor(readonly exporter: string, readonly version: number, readonly domain: number) {}
+  constructor(readonly exporter: string, readonly version: number, readonly domain: number, readonly use: ExporterUse) {}
 }
 
 export interface TemplateCacheOptions extends Partial<TemplateCacheConfig> {
   now?: Clock;
   /** Receives a TemplateMissingError for every held set that expires or is dropped. */
   report?: ErrorReporter;
+  /** templates_refused_total{exporter,reason}, templates_evicted_total{exporter} and the cache gauges */
+  metrics?: Metrics;
+  /** refusals and evictions, keyed template_refused:<exporter> and template_evicted:<exporter> */
+  log?: RateLimitedLog;
 }
 
 const MAX_U32 = 4294967295;
@@ -78,27 +54,37 @@ function scopeKey(exporter: string, version: number, domain: number): string {
 }
 
 export class TemplateCache {
+  /** Estimated bytes of a cached template of `fields` fields (see template-quota.ts). */
+  static readonly templateBytes = templateBytes;
   readonly config: TemplateCacheConfig;
   readonly stats: TemplateCacheStats = {
-    learned: 0, refreshed: 0, withdrawn: 0, expired: 0, refused: 0,
+    learned: 0, refreshed: 0, withdrawn: 0, expired: 0, refused: 0, evicted: 0,
     pendingHeld: 0, pendingDecoded: 0, pendingExpired: 0, pendingDropped: 0,
   };
   private readonly now: Clock;
   private readonly report: ErrorReporter;
+  private readonly gauges: { templates: Gauge; bytes: Gauge } | undefined;
   private readonly scopes = new Map<string, TemplateScope>();
-  /** Insertion-ordered, so the first list holds (about) the oldest sets when the byte budget overflows. */
-  private readonly pending = new Map<string, PendingList>();
+  private readonly exporters: ExporterTable;
+  private readonly held: PendingStore;
   /** Bumped whenever a scope is created or dropped, so a decoder may keep the scope it looked up. */
   generation = 0;
   private count = 0;
-  private heldSets = 0;
-  private heldBytes = 0;
+  private tplBytes = 0;
+  /** restore(): entries come most recent first, so nothing is evicted to make room for an older one */
+  private restoring = false;
 
   constructor(opts: TemplateCacheOptions = {}) {
-    const { now, report, ...cfg } = opts;
+    const { now, report, metrics, log, ...cfg } = opts;
     this.config = { ...TEMPLATE_CACHE_DEFAULTS, ...cfg };
     this.now = now ?? Date.now;
     this.report = report ?? (() => {});
+    this.exporters = new ExporterTable(metrics, log);
+    this.held = new PendingStore(this.config, this.stats, this.exporters, this.report);
+    this.gauges = metrics && {
+      templates: metrics.gauge('templates_cached', 'NetFlow v9/IPFIX templates cached'),
+      bytes: metrics.gauge('template_cache_bytes', 'Estimated bytes of the cached templates'),
+    };
   }
 
   /** Templates currently cached. */
@@ -106,12 +92,27 @@ export class TemplateCache {
     return this.count;
   }
 
+  /** Estimated bytes of the cached templates. */
+  get bytes(): number {
+    return this.tplBytes;
+  }
+
   get pendingSets(): number {
-    return this.heldSets;
+    return this.held.sets;
   }
 
   get pendingBytes(): number {
-    return this.heldBytes;
+    return this.held.bytes;
+  }
+
+  /** Exporters holding a template or a held set. */
+  get exporterCount(): number {
+    return this.exporters.size;
+  }
+
+  /** What one exporter holds; undefined when it holds nothing. */
+  exporterUse(exporter: string): Readonly<ExporterUse> | undefined {
+    return this.exporters.get(exporter);
   }
 
   get(exporter: string, version: number, domain: number, id: number): Template | undefined {
@@ -133,12 +134,14 @@ export class TemplateCache {
       this.stats.expired++;
       return undefined;
     }
+    if (!scope.use.active) this.exporters.activate(scope.use);
     return slot.tpl;
   }
 
   /**
    * Learns (or refreshes) the layout in the first n entries of ids/ents/lens. Returns the cached
-   * template, or undefined when the cache is full. Throws DecodeError 'bad_template' for a bad layout.
+   * template, or undefined when it was refused (counted and logged). Throws DecodeError 'bad_template'
+   * for a bad layout.
    */
   put(exporter: string, version: number, domain: number, id: number, kind: TemplateKind, scopeCount: number,
     ids: ArrayLike<number>, ents: ArrayLike<number>, lens: ArrayLike<number>, n: number): Template | undefined {
@@ -148,29 +151,81 @@ export class TemplateCache {
     const nowMs = this.now();
     if (slot && slot.tpl.sameLayout(kind, scopeCount, ids, ents, lens, n)) {
       slot.seenMs = nowMs;
+      this.exporters.touch(scope!.use, nowMs);
       this.stats.refreshed++;
       return slot.tpl;
     }
-    const tpl = compileTemplate(version, id, kind, scopeCount, ids, ents, lens, n);
-    if (slot) {
-      slot.tpl = tpl;
-      slot.seenMs = nowMs;
-      this.stats.learned++;
-      return tpl;
+    const cfg = this.config;
+    const use = this.exporters.use(exporter, scope?.use);
+    const cost = templateBytes(n), delta = cost - (slot?.cost ?? 0);
+    // The exporter's own quota first: its excess is refused, never made room for.
+    let reason: RefuseReason | undefined;
+    if (!slot && use.templates >= cfg.maxPerExporter) reason = 'exporter_templates';
+    else if (use.bytes + delta > cfg.maxBytesPerExporter) reason = 'exporter_bytes';
+    let tpl: Template | undefined;
+    if (reason === undefined) {
+      try {
+        tpl = compileTemplate(version, id, kind, scopeCount, ids, ents, lens, n); // before evicting anything for it
+      } catch (err) {
+        this.exporters.release(use);
+        throw err;
+      }
+      if (!this.makeRoom(use, slot ? 0 : 1, delta)) reason = 'global';
     }
-    if (this.count >= this.config.maxTemplates) {
+    if (reason !== undefined || tpl === undefined) {
+      // a known id whose new layout is refused must not decode data with the old one
+      if (slot) this.remove(key, scope!, id);
       this.stats.refused++;
+      this.exporters.refused(use, reason ?? 'global', version, domain, id);
+      this.exporters.release(use);
       return undefined;
     }
-    if (!scope) {
-      scope = new TemplateScope(exporter, version, domain);
-      this.scopes.set(key, scope);
-      this.generation++;
+    if (slot) {
+      slot.tpl = tpl;
+      slot.cost = cost;
+      slot.seenMs = nowMs;
+    } else {
+      if (!scope) {
+        scope = new TemplateScope(exporter, version, domain, use);
+        this.scopes.set(key, scope);
+        use.scopes.add(scope);
+        this.generation++;
+      }
+      scope.templates.set(id, { tpl, seenMs: nowMs, cost });
+      this.count++;
+      use.templates++;
     }
-    scope.templates.set(id, { tpl, seenMs: nowMs });
-    this.count++;
+    use.bytes += delta;
+    this.tplBytes += delta;
+    this.exporters.touch(use, nowMs);
     this.stats.learned++;
+    this.changed();
     return tpl;
+  }
+
+  /** Evicts other exporters' templates, least recently used first, until `use` may add this much. */
+  private makeRoom(use: ExporterUse, addCount: number, addBytes: number): boolean {
+    const cfg = this.config;
+    const over = () => this.count + addCount > cfg.maxTemplates || this.tplBytes + addBytes > cfg.maxBytes;
+    if (!over()) return true;
+    // what evicting every other exporter would leave: if even that is too much, evict nothing
+    if (this.restoring || use.templates + addCount > cfg.maxTemplates || use.bytes + addBytes > cfg.maxBytes) return false;
+    while (over()) {
+      const victim = this.exporters.victim(use);
+      if (victim === undefined) return false;
+      const scope = victim.scopes.values().next().value as TemplateScope;
+      const id = scope.templates.keys().next().value as number;
+      this.remove(scopeKey(scope.exporter, scope.version, scope.domain), scope, id);
+      this.stats.evicted++;
+      this.exporters.evicted(victim, use, this.count, this.tplBytes);
+    }
+    return true;
+  }
+
+  private changed(): void {
+    if (this.gauges === undefined) return;
+    this.gauges.templates.set(this.count);
+    this.gauges.bytes.set(this.tplBytes);
   }
 
   withdraw(exporter: string, version: number, domain: number, id: number): boolean {
@@ -198,89 +253,32 @@ export class TemplateCache {
   }
 
   private remove(key: string, scope: TemplateScope, id: number): void {
+    const slot = scope.templates.get(id)!;
     scope.templates.delete(id);
+    const use = scope.use;
     this.count--;
+    this.tplBytes -= slot.cost;
+    use.templates--;
+    use.bytes -= slot.cost;
     if (scope.templates.size === 0) {
       this.scopes.delete(key);
+      use.scopes.delete(scope);
       this.generation++;
     }
+    this.exporters.release(use);
+    this.changed();
   }
 
   /** Copies a data set whose template is unknown; false when it could not be held (reported as a miss). */
   hold(exporter: string, version: number, domain: number, id: number, data: Uint8Array,
     exportMs: number, sysUptimeMs: number): boolean {
-    const key = `${scopeKey(exporter, version, domain)}|${id}`;
-    const nowMs = this.now();
-    const cost = data.length + PENDING_OVERHEAD;
-    let list = this.pending.get(key);
-    if (list) this.expireList(key, list, nowMs);
-    if (cost > this.config.pendingMaxBytes || this.config.pendingMaxSets < 1) {
-      this.stats.pendingDropped++;
-      this.miss(exporter, version, domain, id);
-      return false;
-    }
-    list = this.pending.get(key);
-    if (!list) {
-      list = new PendingList(exporter, version, domain, id);
-      this.pending.set(key, list);
-    }
-    while (list.sets.length >= this.config.pendingMaxSets) this.dropFirst(key, list);
-    while (this.heldBytes + cost > this.config.pendingMaxBytes && this.pending.size > 0) {
-      const first = this.pending.entries().next().value as [string, PendingList];
-      this.dropFirst(first[0], first[1]);
-    }
-    // dropFirst may have removed an emptied list, this one included: make sure it is registered.
-    if (!this.pending.has(key)) this.pending.set(key, list);
-    list.sets.push(new PendingSet(Buffer.from(data), exportMs, sysUptimeMs, nowMs));
-    this.heldSets++;
-    this.heldBytes += cost;
-    this.stats.pendingHeld++;
-    return true;
+    return this.held.hold(`${scopeKey(exporter, version, domain)}|${id}`, exporter, version, domain, id, data,
+      exportMs, sysUptimeMs, this.now());
   }
 
   /** Hands back (and forgets) the unexpired sets held for a template that has just arrived. */
   takePending(exporter: string, version: number, domain: number, id: number): PendingSet[] | undefined {
-    if (this.heldSets === 0) return undefined;
-    const key = `${scopeKey(exporter, version, domain)}|${id}`;
-    const list = this.pending.get(key);
-    if (!list) return undefined;
-    this.expireList(key, list, this.now());
-    if (list.sets.length === 0) return undefined;
-    this.pending.delete(key);
-    for (const p of list.sets) this.heldBytes -= p.data.length + PENDING_OVERHEAD;
-    this.heldSets -= list.sets.length;
-    this.stats.pendingDecoded += list.sets.length;
-    return list.sets;
-  }
-
-  private expireList(key: string, list: PendingList, nowMs: number): void {
-    const sets = list.sets;
-    let i = 0;
-    while (i < sets.length && nowMs - sets[i]!.heldAt > this.config.pendingTtlMs) {
-      this.heldBytes -= sets[i]!.data.length + PENDING_OVERHEAD;
-      i++;
-    }
-    if (i === 0) return;
-    sets.splice(0, i);
-    this.heldSets -= i;
-    this.stats.pendingExpired += i;
-    if (sets.length === 0) this.pending.delete(key);
-    for (let k = 0; k < i; k++) this.miss(list.exporter, list.version, list.domain, list.id);
-  }
-
-  private dropFirst(key: string, list: PendingList): void {
-    const p = list.sets.shift();
-    if (p) {
-      this.heldBytes -= p.data.length + PENDING_OVERHEAD;
-      this.heldSets--;
-      this.stats.pendingDropped++;
-      this.miss(list.exporter, list.version, list.domain, list.id);
-    }
-    if (list.sets.length === 0) this.pending.delete(key);
-  }
-
-  private miss(exporter: string, version: number, domain: number, id: number): void {
-    this.report(new TemplateMissingError(version, domain, id).at(exporter, version, domain, id));
+    return this.held.take(`${scopeKey(exporter, version, domain)}|${id}`, this.now());
   }
 
   /** Drops expired templates and held sets (the held ones reported as misses). Call periodically. */
@@ -294,37 +292,52 @@ export class TemplateCache {
         }
       }
     }
-    for (const [key, list] of this.pending) this.expireList(key, list, nowMs);
+    this.held.sweep(nowMs);
   }
 
   /** Shutdown: every set still waiting for its template will never see it; each is a counted miss. */
   dropAllPending(): void {
-    for (const [key, list] of this.pending) while (list.sets.length) this.dropFirst(key, list);
+    this.held.dropAll();
   }
 
   clear(): void {
     this.scopes.clear();
     this.generation++;
-    this.pending.clear();
-    this.count = this.heldSets = this.heldBytes = 0;
+    this.held.clear();
+    this.exporters.clear();
+    this.count = this.tplBytes = 0;
+    this.changed();
+  }
+
+  /**
+   * The templates as saved in the state file, one JSON text each, most recently used exporter first
+   * (those whose templates decoded data before those that only taught templates), so a size-capped
+   * file keeps the ones that matter and a restore under the quotas brings them back first. Built by
+   * hand: JSON.stringify of the same objects takes about four times as long (512-field templates).
+   */
+  *entryTexts(): Generator<string> {
+    for (const use of this.exporters.byRecency()) {
+      const exporter = JSON.stringify(use.exporter);
+      for (const scope of use.scopes) {
+        for (const { tpl, seenMs } of scope.templates.values()) {
+          let fields = '';
+          for (let i = 0; i < tpl.ids.length; i++) fields += `${i > 0 ? ',' : ''}[${tpl.ids[i]},${tpl.ents[i]},${tpl.lens[i]}]`;
+          yield `{"exporter":${exporter},"version":${scope.version},"domain":${scope.domain},"id":${tpl.id},"kind":${tpl.kind},` +
+            `"scopeCount":${tpl.scopeCount},"seenMs":${seenMs},"fields":[${fields}]}`;
+        }
+      }
+    }
   }
 
   serialize(): object {
-    const templates: object[] = [];
-    for (const scope of this.scopes.values()) {
-      for (const { tpl, seenMs } of scope.templates.values()) {
-        const fields: number[][] = [];
-        for (let i = 0; i < tpl.ids.length; i++) fields.push([tpl.ids[i]!, tpl.ents[i]!, tpl.lens[i]!]);
-        templates.push({
-          exporter: scope.exporter, version: scope.version, domain: scope.domain, id: tpl.id,
-          kind: tpl.kind, scopeCount: tpl.scopeCount, seenMs, fields,
-        });
-      }
-    }
-    return { templates };
+    return { templates: Array.from(this.entryTexts(), (text) => JSON.parse(text) as object) };
   }
 
-  /** Restores what serialize() wrote, skipping invalid or expired entries. Returns templates restored. */
+  /**
+   * Restores what serialize() wrote, skipping invalid or expired entries, within the quotas and caps
+   * (what does not fit is refused and counted, never evicting an entry restored before it). Returns
+   * templates restored.
+   */
   restore(obj: unknown): number {
     if (typeof obj !== 'object' || obj === null) return 0;
     const list = (obj as { templates?: unknown }).templates;
@@ -332,41 +345,53 @@ export class TemplateCache {
     const nowMs = this.now();
     const ids: number[] = [], ents: number[] = [], lens: number[] = [];
     const { learned, refreshed } = this.stats; // a restore is not the wire teaching us templates
+    const order = new Set<ExporterUse>(); // first appearance: most recent first
     let n = 0;
-    for (const item of list) {
-      if (typeof item !== 'object' || item === null) continue;
-      const { exporter, version, domain, id, kind, scopeCount, seenMs, fields } = item as Record<string, unknown>;
-      if (typeof exporter !== 'string' || exporter.length === 0 || exporter.length > 256) continue;
-      if (version !== 9 && version !== 10) continue;
-      if (!isUint(domain, MAX_U32) || !isUint(id, 65535) || id < 256) continue;
-      if (kind !== TemplateKind.Data && kind !== TemplateKind.Options) continue;
-      if (!isUint(scopeCount, MAX_TEMPLATE_FIELDS) || typeof seenMs !== 'number' || !Number.isFinite(seenMs)) continue;
-      if (nowMs - seenMs > this.config.ttlMs) continue;
-      if (!Array.isArray(fields) || fields.length === 0 || fields.length > MAX_TEMPLATE_FIELDS) continue;
-      ids.length = ents.length = lens.length = 0;
-      let ok = true;
-      for (const f of fields) {
-        // Only an IPFIX id with the enterprise bit may carry an enterprise number.
-        if (!Array.isArray(f) || f.length !== 3 || !isUint(f[0], 65535) || !isUint(f[1], MAX_U32)
-          || !isUint(f[2], VARLEN) || (f[1] !== 0 && (version !== 10 || (f[0] & 0x8000) === 0))) {
-          ok = false;
-          break;
+    this.restoring = true;
+    try {
+      for (const item of list) {
+        if (typeof item !== 'object' || item === null) continue;
+        const { exporter, version, domain, id, kind, scopeCount, seenMs, fields } = item as Record<string, unknown>;
+        if (typeof exporter !== 'string' || exporter.length === 0 || exporter.length > 256) continue;
+        if (version !== 9 && version !== 10) continue;
+        if (!isUint(domain, MAX_U32) || !isUint(id, 65535) || id < 256) continue;
+        if (kind !== TemplateKind.Data && kind !== TemplateKind.Options) continue;
+        if (!isUint(scopeCount, MAX_TEMPLATE_FIELDS) || typeof seenMs !== 'number' || !Number.isFinite(seenMs)) continue;
+        if (nowMs - seenMs > this.config.ttlMs) continue;
+        if (!Array.isArray(fields) || fields.length === 0 || fields.length > MAX_TEMPLATE_FIELDS) continue;
+        ids.length = ents.length = lens.length = 0;
+        let ok = true;
+        for (const f of fields) {
+          // Only an IPFIX id with the enterprise bit may carry an enterprise number.
+          if (!Array.isArray(f) || f.length !== 3 || !isUint(f[0], 65535) || !isUint(f[1], MAX_U32)
+            || !isUint(f[2], VARLEN) || (f[1] !== 0 && (version !== 10 || (f[0] & 0x8000) === 0))) {
+            ok = false;
+            break;
+          }
+          ids.push(f[0]); ents.push(f[1]); lens.push(f[2]);
         }
-        ids.push(f[0]); ents.push(f[1]); lens.push(f[2]);
+        if (!ok) continue;
+        try {
+          if (!this.put(exporter, version, domain, id, kind, scopeCount, ids, ents, lens, ids.length)) continue; // over a quota
+        } catch {
+          continue; // a layout compileTemplate rejects
+        }
+        // Keep the saved age (clamped to now) so a long outage still expires stale layouts.
+        const scope = this.scopes.get(scopeKey(exporter, version, domain))!;
+        scope.templates.get(id)!.seenMs = Math.min(seenMs, nowMs);
+        order.add(scope.use);
+        n++;
       }
-      if (!ok) continue;
-      let tpl: Template | undefined;
-      try {
-        tpl = this.put(exporter, version, domain, id, kind, scopeCount, ids, ents, lens, ids.length);
-      } catch {
-        continue; // a layout compileTemplate rejects
-      }
-      if (!tpl) break; // full
-      // Keep the saved age (clamped to now) so a long outage still expires stale layouts.
-      const slot = this.scopes.get(scopeKey(exporter, version, domain))!.templates.get(id)!;
-      slot.seenMs = Math.min(seenMs, nowMs);
-      n++;
+    } finally {
+      this.restoring = false;
     }
+    // The file lists the most recently used exporters first; their recency is kept.
+    for (const u of order) {
+      let last = 0;
+      for (const sc of u.scopes) for (const slot of sc.templates.values()) last = Math.max(last, slot.seenMs);
+      u.lastMs = last;
+    }
+    this.exporters.reorder([...order]);
     this.stats.learned = learned;
     this.stats.refreshed = refreshed;
     return n;

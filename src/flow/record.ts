@@ -12,7 +12,7 @@ export class FlowRecord {
   source = 0;
   /** v9 source id / IPFIX observation domain / sFlow sub-agent id; -1 when the format has none. */
   domain = -1;
-  /** Absolute epoch milliseconds. start <= end. */
+  /** Absolute epoch milliseconds; start <= end once normalized (flow/normalize.ts). */
   startMs = 0;
   endMs = 0;
   ipVersion: IpVersion = IpVersion.None;
@@ -38,10 +38,17 @@ export class FlowRecord {
   /** Link-layer frame bytes where known (sFlow), else 0. */
   frameBytes = 0;
   /**
-   * Sampling rate as the wire gave it (1 = unsampled); 0 = the wire said nothing, resolved by the
-   * decode dispatcher from configuration. Aggregation multiplies bytes, packets and flows by it.
+   * Sampling rate as the wire gave it (1 = unsampled); 0 = the wire said nothing; negative = the wire
+   * gave a rate that cannot be (sFlow's 0). Normalization resolves and bounds it.
    */
   samplingRate = 0;
+  /**
+   * What the record stands for once renormalized by the sampling rate (flow/normalize.ts): exact
+   * integers, bytes and packets bounded by line rate, flows = the rate. Aggregation and alerts count these.
+   */
+  scaledBytes = 0;
+  scaledPackets = 0;
+  scaledFlows = 0;
   inIf = 0;
   outIf = 0;
   /** 802.1Q VLAN id, 0 when untagged/unknown. */
@@ -56,6 +63,7 @@ export class FlowRecord {
     this.icmpType = this.icmpCode = this.unreachProto = this.unreachPort = -1;
     this.bytes = this.packets = this.frameBytes = 0;
     this.samplingRate = 0;
+    this.scaledBytes = this.scaledPackets = this.scaledFlows = 0;
     this.inIf = this.outIf = this.vlan = 0;
   }
 }

@@ -12,6 +12,10 @@ function rec(o: Partial<FlowRecord>): FlowRecord {
   r.ipVersion = IpVersion.V4;
   r.samplingRate = 1;
   Object.assign(r, o);
+  // renormalized as the decode stage does (flow/normalize.ts)
+  r.scaledBytes = r.bytes * r.samplingRate;
+  r.scaledPackets = r.packets * r.samplingRate;
+  r.scaledFlows = r.samplingRate;
   return r;
 }
 

@@ -36,6 +36,10 @@ function rec(o: { src?: string; dst?: string; proto?: number; dport?: number; by
     r.unreachProto = 17;
     r.unreachPort = o.unreach;
   }
+  // renormalized as the decode stage does (flow/normalize.ts)
+  r.scaledBytes = r.bytes * r.samplingRate;
+  r.scaledPackets = r.packets * r.samplingRate;
+  r.scaledFlows = r.samplingRate;
   return r;
 }
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { RecordNormalizer } from '../../src/flow/normalize.js';
 import { Dispatcher, detectFormat, Format, formatName } from '../../src/decode/dispatch.js';
 import { Netflow5Decoder } from '../../src/decode/netflow5.js';
 import { DecodeError } from '../../src/lib/errors.js';
@@ -30,7 +31,7 @@ function make(opts: { allow?: (e: string) => boolean; overrides?: Record<string,
   const metrics = new Metrics();
   const d = new Dispatcher({
     decoders: { [Format.NetflowV5]: new Netflow5Decoder({ report: (e) => d.reportError(e, e.exporter, Format.NetflowV5) }) },
-    sampling: { default: opts.def ?? 1, overrides: opts.overrides ?? {} },
+    normalizer: new RecordNormalizer({ defaultRate: opts.def ?? 1, overrides: opts.overrides ?? {} }),
     metrics, allow: opts.allow,
   });
   const rates: number[] = [];

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { Bad, RecordNormalizer } from '../../src/flow/normalize.js';
 import { Netflow5Decoder } from '../../src/decode/netflow5.js';
 import { DecodeError, TruncatedError } from '../../src/lib/errors.js';
 import { IpVersion } from '../../src/flow/record.js';
@@ -61,11 +62,15 @@ t.test('sysUptime wrap and a last-switched slightly after the header uptime', (t
   t.end();
 });
 
-t.test('first after last is clamped so start <= end', (t) => {
+t.test('first after last is passed on as sent; normalization counts it as bad_time and keeps the end', (t) => {
   const sink = new Sink();
-  new Netflow5Decoder({ report: sink.report }).decode(cat(header(1, 10_000, 1793491200), record(9000, 8000)), 'x', 0, sink.emit);
-  t.equal(sink.records[0]!.startMs, sink.records[0]!.endMs);
-  t.equal(sink.records[0]!.endMs, 1793491200 * 1000 - 2000);
+  const end = 1793491200 * 1000 - 2000;
+  new Netflow5Decoder({ report: sink.report }).decode(cat(header(1, 10_000, 1793491200), record(9000, 8000)), 'x', 0, (r) => {
+    t.same([r.startMs, r.endMs], [end + 1000, end]);
+    t.equal(new RecordNormalizer().normalize(r, end), Bad.Time);
+    sink.emit(r);
+  });
+  t.same([sink.records[0]!.startMs, sink.records[0]!.endMs], [end, end]);
   t.end();
 });
 

@@ -1,6 +1,8 @@
 // Fuzz: 100,000+ random and mutated datagrams per format (v5, v9, IPFIX) from real exporter output,
-// with a fixed seed. Nothing but a DecodeError may escape decode(); every datagram ends decoded or as a
-// counted error; every emitted record is sane; the template cache stays within its bounds.
+// with a fixed seed, extreme timestamps, counters and sampling rates among the mutations. Nothing but a
+// DecodeError may escape decode(); every datagram ends decoded or as a counted error; every record,
+// once normalized, is sane and bounded, and the intervals it is counted in add up to it exactly; the
+// template cache stays within its bounds.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { readUdpPackets } from '../../src/ingest/pcap.js';
@@ -11,6 +13,8 @@ import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
 import { DecodeError } from '../../src/lib/errors.js';
 import type { FlowRecord } from '../../src/flow/record.js';
+import { RecordNormalizer } from '../../src/flow/normalize.js';
+import { Aggregator } from '../../src/aggregate/aggregator.js';
 import type { DatagramDecoder } from '../../src/decode/types.js';
 import { cat, ipfix, ipfixOptTpl, set, tpl, u16, u32, u64, u8, v9, v9OptTpl } from './nf-build.js';
 
@@ -49,11 +53,16 @@ function setOffsets(buf: Buffer, headerLen: number): number[] {
 }
 
 const EDGE16 = [0, 1, 2, 3, 4, 5, 8, 255, 256, 0x7fff, 0x8000, 0xfffe, 0xffff];
+/** Words that make extreme times (2^62 ms, 1970, uptime wraps), counters (2^64 - 1) and sampling rates. */
+const EXTREME = [
+  u32(0), u32(1), u32(0x7fffffff), u32(0x80000000), u32(0xffffffff), Buffer.alloc(8, 0xff), u64(2 ** 62),
+  u64(2 ** 53), cat(u32(0x80000000), u32(0)), u64(1000),
+];
 
 function mutate(rand: () => number, seeds: Buffer[], headerLen: number, version: number): Buffer {
   const pick = (n: number) => Math.floor(rand() * n);
   const src = seeds[pick(seeds.length)]!;
-  const kind = pick(10);
+  const kind = pick(11);
   if (kind === 0) {
     // Random bytes behind a valid version word.
     const b = Buffer.alloc(pick(600));
@@ -86,6 +95,10 @@ function mutate(rand: () => number, seeds: Buffer[], headerLen: number, version:
     // Overwrite a run of bytes with zeros or 0xff.
     const start = pick(b.length + 1), len = pick(16);
     b.fill(rand() < 0.5 ? 0 : 0xff, Math.max(2, start), Math.min(b.length, start + len));
+  } else if (kind === 9) {
+    // An extreme value over a word anywhere past the version: header times, counters, sampling rates.
+    const w = EXTREME[pick(EXTREME.length)]!;
+    if (b.length >= 2 + w.length) w.copy(b, 2 + pick(b.length - 1 - w.length));
   } else {
     // Flip bytes in a window, then truncate somewhere after it.
     const start = 2 + pick(Math.max(1, b.length - 2));
@@ -97,32 +110,60 @@ function mutate(rand: () => number, seeds: Buffer[], headerLen: number, version:
 
 interface Outcome {
   decoded: number; errors: number; escaped: unknown[]; records: number; insane: number; reported: number;
+  /** records normalization adjusted */
+  adjusted: number;
+  /** Σ scaled bytes, packets, flows of the records, and the same over the interval summaries */
+  counted: [number, number, number];
+  summed: [number, number, number];
+  /** summary counters that were not exact integers */
+  inexact: number;
 }
+
+const ARRIVAL = 1_800_000_000_000;
+const MAX_FLOW_MS = 7_200_000;
 
 function run(name: string, seed: number, seeds: Buffer[], headerLen: number, version: number,
   make: (report: (e: DecodeError) => void) => DatagramDecoder, tick?: (i: number) => void): Outcome {
   const rand = prng(seed);
-  const o: Outcome = { decoded: 0, errors: 0, escaped: [], records: 0, insane: 0, reported: 0 };
+  const o: Outcome = {
+    decoded: 0, errors: 0, escaped: [], records: 0, insane: 0, reported: 0, adjusted: 0, counted: [0, 0, 0], summed: [0, 0, 0], inexact: 0,
+  };
   const dec = make((e) => {
     if (!(e instanceof DecodeError)) o.escaped.push(e);
     o.reported++;
   });
+  // a 1 Gb/s link keeps the fuzz's sums below 2^53, where they can be compared exactly
+  const norm = new RecordNormalizer({ maxFlowDurationMs: MAX_FLOW_MS, maxLinkBps: 1e9 });
+  // the live aggregator's view: the clock at the arrival, an hour of intervals open behind it
+  const agg = new Aggregator({ intervalMs: 10_000, holdMs: 3_600_000 }, (s) => {
+    for (const d of Object.values(s.directions)) {
+      o.summed[0] += d.bytes; o.summed[1] += d.packets; o.summed[2] += d.flows;
+      if (!Number.isSafeInteger(d.bytes) || !Number.isSafeInteger(d.packets) || !Number.isSafeInteger(d.flows)) o.inexact++;
+    }
+  });
+  agg.start(ARRIVAL - 3_600_000);
+  agg.setClock(ARRIVAL);
   const emit = (r: FlowRecord) => {
     o.records++;
-    if (!(r.startMs <= r.endMs) || !Number.isFinite(r.startMs) || !Number.isFinite(r.bytes)
-      || !Number.isFinite(r.packets) || !(r.samplingRate >= 0) || r.exporter !== name) o.insane++;
+    if (norm.normalize(r, ARRIVAL) !== 0) o.adjusted++;
+    if (!(r.startMs <= r.endMs) || r.endMs - r.startMs > MAX_FLOW_MS || !(r.endMs <= ARRIVAL + MAX_FLOW_MS)
+      || !(r.samplingRate >= 1) || r.exporter !== name || !Number.isSafeInteger(r.bytes) || !Number.isSafeInteger(r.packets)
+      || !Number.isSafeInteger(r.scaledBytes) || !Number.isSafeInteger(r.scaledPackets) || !Number.isSafeInteger(r.scaledFlows)) o.insane++;
+    o.counted[0] += r.scaledBytes; o.counted[1] += r.scaledPackets; o.counted[2] += r.scaledFlows;
+    agg.add(r, 3, -1, -1, ARRIVAL);
   };
   for (let i = 0; i < ITERATIONS; i++) {
     tick?.(i);
     const buf = i < seeds.length ? seeds[i]! : mutate(rand, seeds, headerLen, version);
     try {
-      dec.decode(buf, name, 1_800_000_000_000, emit);
+      dec.decode(buf, name, ARRIVAL, emit);
       o.decoded++;
     } catch (err) {
       if (err instanceof DecodeError) o.errors++;
       else o.escaped.push(err);
     }
   }
+  agg.flush(true);
   return o;
 }
 
@@ -132,7 +173,12 @@ type Subtest = Parameters<Parameters<typeof t.test>[0]>[0];
 function check(t: Subtest, o: Outcome): void {
   t.same(o.escaped.slice(0, 3), [], 'only DecodeErrors escape');
   t.equal(o.decoded + o.errors, ITERATIONS, 'every datagram decoded or counted as an error');
-  t.equal(o.insane, 0, 'every emitted record is sane');
+  t.equal(o.insane, 0, 'every emitted record, normalized, is sane and bounded');
+  t.ok(o.adjusted > 0, `${o.adjusted} records adjusted by normalization`);
+  t.equal(o.inexact, 0, 'every interval counter an exact integer');
+  t.same(o.summed.slice(0, 2), o.counted.slice(0, 2), `the intervals add up to the records: ${o.counted[0]} B, ${o.counted[1]} packets`);
+  // a flow counts once in each interval it is active in, so at least once
+  t.ok(o.summed[2] >= o.counted[2], `flows: ${o.summed[2]} counted over the intervals for ${o.counted[2]}`);
   t.ok(o.decoded > ITERATIONS / 20 && o.errors > ITERATIONS / 20, `mix: ${o.decoded} decoded, ${o.errors} errors, ${o.reported} reported, ${o.records} records`);
 }
 

@@ -2,6 +2,7 @@
 // counter, expanded and sampled-IP paths) with a fixed seed. Nothing but DecodeError may escape
 // decode(), reported errors are DecodeErrors, emitted records stay sane and the counter store bounded.
 import t from 'tap';
+import { RecordNormalizer } from '../../src/flow/normalize.js';
 import { fileURLToPath } from 'node:url';
 import { SflowDecoder } from '../../src/decode/sflow.js';
 import { SflowCounterStore } from '../../src/decode/counters-sflow.js';
@@ -53,7 +54,8 @@ t.test(`${ITERATIONS} random and mutated datagrams: only DecodeError escapes`, (
   const rnd = prng(0x5f10e);
   const int = (n: number) => Math.floor(rnd() * n);
   const store = new SflowCounterStore(50);
-  let reported = 0, badReports = 0, decoded = 0, errored = 0, records = 0, insane = 0;
+  let reported = 0, badReports = 0, decoded = 0, errored = 0, records = 0, insane = 0, adjusted = 0;
+  const norm = new RecordNormalizer();
   const errorKinds: Record<string, number> = {};
   const dec = new SflowDecoder({
     counters: store,
@@ -67,6 +69,10 @@ t.test(`${ITERATIONS} random and mutated datagrams: only DecodeError escapes`, (
     if (r.packets !== 1 || !(r.bytes >= 0) || !Number.isFinite(r.bytes) || (r.ipVersion !== 0 && r.ipVersion !== 4 && r.ipVersion !== 6) ||
       r.srcPort < 0 || r.srcPort > 65535 || r.dstPort < 0 || r.dstPort > 65535 || r.vlan < 0 || r.vlan > 4095 ||
       r.src4 < 0 || r.src4 > 0xffffffff || r.exporter === '') insane++;
+    // normalized (rates of 0 and 2^32 - 1 among the mutations): a bounded rate and exact integers
+    if (norm.normalize(r, r.endMs) !== 0) adjusted++;
+    if (!(r.samplingRate >= 1 && r.samplingRate <= norm.limits.maxRate) || !Number.isSafeInteger(r.scaledBytes)
+      || !Number.isSafeInteger(r.scaledPackets) || !Number.isSafeInteger(r.scaledFlows)) insane++;
   };
   // The synthetic seeds are valid: they must decode cleanly before being mutated.
   const seen: number[] = [];
@@ -126,7 +132,8 @@ t.test(`${ITERATIONS} random and mutated datagrams: only DecodeError escapes`, (
   t.ok(records > ITERATIONS, `records emitted (${records})`);
   t.ok(reported > 0, `sample-level errors reported (${reported})`);
   t.equal(badReports, 0, 'only DecodeErrors reach the reporter');
-  t.equal(insane, 0, 'every emitted record is within its field ranges');
+  t.equal(insane, 0, 'every emitted record is within its field ranges, and bounded once normalized');
+  t.ok(adjusted > 0, `${adjusted} records adjusted by normalization`);
   t.ok(store.size <= 50, 'counter store stays within its cap');
   t.ok(errorKinds['bad_length']! > 0 && errorKinds['truncated']! > 0 && errorKinds['unknown_version']! > 0, JSON.stringify(errorKinds));
   t.comment(`${ITERATIONS} datagrams in ${ms} ms`);

@@ -98,3 +98,32 @@ t.test('a save creates a missing directory; one that cannot be created throws an
   t.same(readdirSync(dir).sort(), ['file', 'new']);
   t.end();
 });
+
+t.test('the file never exceeds maxBytes: the least recently used exporters are left out first', (t) => {
+  const file = path.join(t.testdir({}), 'state.json');
+  let ms = now();
+  const p = { templates: new TemplateCache({ now: () => ms }), sampling: new SamplingTable() };
+  for (let e = 0; e < 20; e++) {
+    ms += 1000;
+    for (let id = 256; id < 266; id++) p.templates.put(`10.0.0.${e}`, 9, 0, id, TemplateKind.Data, 0, [8, 12, 1], [0, 0, 0], [4, 4, 4], 3);
+  }
+  const full = saveState(file, p, 1 << 20);
+  t.same({ templates: full.templates, skipped: full.skipped }, { templates: 200, skipped: 0 });
+  const cap = Math.floor(full.bytes / 3);
+  const r = saveState(file, p, cap);
+  t.ok(r.bytes <= cap && readFileSync(file).length === r.bytes, `${r.bytes} bytes written, cap ${cap}`);
+  t.equal(r.templates + r.skipped, 200);
+  const back = parts();
+  t.equal(loadState(file, back).templates, r.templates);
+  t.ok(back.templates.exporterUse('10.0.0.19'), 'the most recent exporter is kept');
+  t.equal(back.templates.exporterUse('10.0.0.0'), undefined, 'the least recent is left out');
+  t.match(loadState(file, parts(), r.bytes - 1).error?.message, /is more than/, 'a file over the read limit is ignored');
+  t.end();
+});
+
+t.test('a directory that cannot be made under /proc fails the save at once (mkdir -p would loop forever there)', (t) => {
+  const started = Date.now();
+  t.throws(() => saveState('/proc/self/flowbridge/sub/state.json', filled()));
+  t.ok(Date.now() - started < 1000);
+  t.end();
+});
