@@ -10,6 +10,15 @@ export interface HostileDatagram {
   source: number;
   /** sound flow records in it (0 for the hostile ones) */
   sound: number;
+  /** offsets of addresses (crafted records' local sources, sFlow agents) that freshen() makes new for each send */
+  fresh?: number[];
+}
+
+let nextHost = 0;
+/** Gives crafted records new local sources and sFlow datagrams new agents (10.x.y.z), as a spoofing flood's would be. */
+export function freshen(d: HostileDatagram): void {
+  if (d.fresh === undefined) return;
+  for (const o of d.fresh) d.buf.writeUInt32BE((0x0a000000 | (nextHost++ & 0xffffff)) >>> 0, o);
 }
 
 /** Kinds by share of the datagrams (out of 100). */
@@ -18,6 +27,9 @@ const MIX: [kind: Kind, share: number][] = [
   ['craftedV5', 10], ['sflow', 15], ['garbage', 15],
 ];
 type Kind = 'sound' | 'templates' | 'largeTemplate' | 'orphanData' | 'craftedIpfix' | 'craftedV5' | 'sflow' | 'garbage';
+
+/** Offsets of `n` records of `len` bytes from `first`, where each begins with its source address. */
+const offsets = (first: number, len: number, n: number): number[] => Array.from({ length: n }, (_, i) => first + i * len);
 
 const be = (b: Buffer, o: number, len: number, v: number | bigint): void => {
   let x = BigInt(v);
@@ -61,9 +73,10 @@ export class HostileMix {
       case 'templates': return { buf: this.templates(s, source, 20), source, sound: 0 };
       case 'largeTemplate': return { buf: this.largeTemplate(s, source), source, sound: 0 };
       case 'orphanData': return { buf: this.orphanData(s), source, sound: 0 };
-      case 'craftedIpfix': return { buf: this.craftedIpfix(nowMs), source, sound: 0 };
-      case 'craftedV5': return { buf: this.craftedV5(s), source, sound: 0 };
-      case 'sflow': return { buf: this.sflow(), source, sound: 0 };
+      case 'craftedIpfix': return { buf: this.craftedIpfix(nowMs), source, sound: 0, fresh: offsets(16 + 8 + 7 * 4 + 4, 44, 20) };
+      case 'craftedV5': return { buf: this.craftedV5(s), source, sound: 0, fresh: offsets(24, 48, 30) };
+      // the agent address and the sampled packet's source
+      case 'sflow': return { buf: this.sflow(), source, sound: 0, fresh: [8, 28 + 8 + 32 + 24 + 26] };
       case 'garbage': return { buf: this.garbage(), source, sound: 0 };
     }
   }

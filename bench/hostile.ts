@@ -4,25 +4,34 @@
 // exporter) and from made-up sFlow agents. /healthz is asked every 200 ms (its answer time recorded),
 // the collector's RSS read from /proc every second. Goals: /healthz within 1 s throughout, RSS under
 // 200 MB, the collector still counting the sound exporter's records, and SIGTERM ending it.
-// BENCH_HOSTILE_SECONDS, BENCH_HOSTILE_RATE (datagrams/s) and BENCH_HOSTILE_SOURCES change it.
+// BENCH_HOSTILE_SECONDS, BENCH_HOSTILE_RATE (datagrams/s) and BENCH_HOSTILE_SOURCES change it;
+// BENCH_HOSTILE_NODE_ARGS adds node options to the collector (profiling).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostileMix } from './hostile-gen.js';
+import { freshen, HostileMix } from './hostile-gen.js';
 import type { BenchRow } from './report.js';
 
 const SELF = fileURLToPath(import.meta.url);
 // the built collector (npm run build), from bench/ (tests) or dist-bench/bench/ (npm run bench)
 const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/main.js' : '../../dist/main.js', import.meta.url));
 
-export interface HostileParams { seconds: number; rate: number; sources: number }
+export interface HostileParams {
+  /** the flood's length, after `warmup` seconds of the sound exporter alone (a collector is up before an attack starts) */
+  seconds: number;
+  warmup: number;
+  /** datagrams/s during the flood; the sound exporter sends a tenth of that throughout */
+  rate: number;
+  sources: number;
+}
 
 export function hostileParams(env = process.env): HostileParams {
   return {
     seconds: Number(env.BENCH_HOSTILE_SECONDS ?? 60),
+    warmup: Number(env.BENCH_HOSTILE_WARMUP ?? 15),
     rate: Number(env.BENCH_HOSTILE_RATE ?? 50_000),
     sources: Number(env.BENCH_HOSTILE_SOURCES ?? 1000),
   };
@@ -53,16 +62,27 @@ async function sender(port: number, p: HostileParams): Promise<SendResult> {
   const pool = Array.from({ length: POOL }, () => mix.next(Date.now()));
   process.send!({ ready: true });
   await new Promise<void>((r) => process.once('message', () => r()));
-  let sent = 0, sound = 0, errors = 0;
+  let sent = 0, sound = 0, errors = 0, warm = 0;
   const onSent = (err: Error | null) => { if (err) errors++; };
-  const t0 = performance.now(), end = t0 + p.seconds * 1000;
+  const t0 = performance.now(), flood = t0 + p.warmup * 1000, end = flood + p.seconds * 1000;
   await new Promise<void>((done) => {
     const tick = () => {
       const now = performance.now();
-      const due = Math.floor(((Math.min(now, end) - t0) * p.rate) / 1000);
+      if (now < flood) {
+        // warm-up: the sound exporter's tenth of the rate
+        for (const due = Math.floor(((now - t0) * p.rate) / 10_000); warm < due; warm++) {
+          const d = mix.sound(Date.now());
+          socks[0]!.send(d.buf, port, '127.0.0.1', onSent);
+          sound += d.sound;
+        }
+        setTimeout(tick, 1);
+        return;
+      }
+      const due = Math.floor(((Math.min(now, end) - flood) * p.rate) / 1000);
       for (let n = 0; sent < due && n < 2000; n++) {
         let d = pool[sent % POOL]!;
         if (d.source === 0) d = mix.sound(Date.now());
+        else freshen(d);
         socks[d.source]!.send(d.buf, port, '127.0.0.1', onSent);
         sound += d.sound;
         sent++;
@@ -72,7 +92,7 @@ async function sender(port: number, p: HostileParams): Promise<SendResult> {
     };
     tick();
   });
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - flood) / 1000;
   await new Promise<void>((r) => setTimeout(r, 300));
   for (const s of socks) s.close();
   return { datagrams: sent, sound, seconds, errors };
@@ -116,7 +136,7 @@ function rssOf(pid: number): number {
 }
 
 /** Sum of a Prometheus metric's samples (optionally those whose labels contain `match`). */
-function promTotal(text: string, name: string, match = ''): number {
+export function promTotal(text: string, name: string, match = ''): number {
   let n = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`flowbridge_${name}`) || !line.includes(match)) continue;
@@ -144,9 +164,9 @@ export interface HostileResult {
 /** Runs the flood against `node dist/main.js` and measures it (used by the bench and the drill test). */
 export async function hostileRun(p: HostileParams): Promise<HostileResult> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-hostile-'));
-  // BENCH_HOSTILE_PROF=DIR: a V8 CPU profile of the collector into DIR
-  const prof = process.env.BENCH_HOSTILE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HOSTILE_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, '--max-semi-space-size=8', BIN, '--home', '10.0.0.0/8', '--listen-netflow', '127.0.0.1:0',
+  // BENCH_HOSTILE_NODE_ARGS: node options for the collector, e.g. "--cpu-prof --cpu-prof-dir=DIR"
+  const nodeArgs = (process.env.BENCH_HOSTILE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...(process.env.SEMI ? [`--max-semi-space-size=${process.env.SEMI}`] : ['--max-semi-space-size=8']), BIN, '--home', '10.0.0.0/8', '--listen-netflow', '127.0.0.1:0',
     '--listen-sflow', '', '--web-listen', '127.0.0.1:0', '--output', 'none', '--state-file', join(dir, 'state.json'),
     '--shutdown-timeout', '5s'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -211,7 +231,7 @@ export async function run(): Promise<BenchRow[]> {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   return [
     { name: 'sender', value: r.sent.datagrams / r.sent.seconds, unit: 'datagrams/s',
-      notes: `${fmt(r.sent.datagrams)} datagrams in ${r.sent.seconds.toFixed(1)} s from ${p.sources} spoofed sources and the sound exporter; ${r.sent.errors} send errors` },
+      notes: `${fmt(r.sent.datagrams)} datagrams in ${r.sent.seconds.toFixed(1)} s from ${p.sources} spoofed sources and the sound exporter, after ${p.warmup} s of the sound exporter alone; ${r.sent.errors} send errors` },
     { name: '/healthz answer time, max', value: Math.max(...r.health), unit: 'ms',
       notes: `p99 ${quantile(r.health, 0.99).toFixed(0)} ms, median ${quantile(r.health, 0.5).toFixed(1)} ms over ${r.health.length} asks every 200 ms; ${r.healthFailures} failed; goal < 1,000 ms throughout` },
     { name: 'collector RSS, max', value: Math.max(...r.rss), unit: 'MB',

@@ -157,61 +157,110 @@ function hash4(a: number, b: number, c: number, d: number): number {
   return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
 }
 
+/** Ids per page of counters: a host page is 256 ids × 6 doubles (12 KB), a port page 24 KB. */
+export const PAGE_BITS = 8;
+const PAGE = 1 << PAGE_BITS;
+export const PAGE_MASK = PAGE - 1;
+
 /**
- * One interval's counters for the ids of a KeyIndex: `stride` doubles per id, grown (doubling) to the
- * highest id the interval touched, so memory follows what the interval holds, not the whole index.
+ * Zeroed pages of counters handed between intervals (a closed interval's pages serve the next ones, so
+ * the steady state allocates none); at most `maxFree` are kept.
  */
-export class Counters {
-  vals = new Float64Array(0);
+export class PagePool {
+  private readonly free: Float64Array[] = [];
+  constructor(readonly stride: number, private readonly maxFree: number) {}
 
-  constructor(readonly stride: number) {}
-
-  /** The array, long enough for `id`. */
-  at(id: number): Float64Array {
-    const need = (id + 1) * this.stride;
-    if (need <= this.vals.length) return this.vals;
-    let n = Math.max(this.vals.length * 2, 64 * this.stride);
-    while (n < need) n *= 2;
-    const v = new Float64Array(n);
-    v.set(this.vals);
-    return (this.vals = v);
+  take(): Float64Array {
+    return this.free.pop() ?? new Float64Array(PAGE * this.stride);
   }
 
-  /**
-   * Zeroes the counters for reuse, keeping the array unless it is more than four times what `ids`
-   * (the index's size now) needs, as after a flood that compaction has since shrunk.
-   */
-  reset(ids: number): void {
-    if (this.vals.length > 4 * Math.max(ids, 64) * this.stride) this.vals = new Float64Array(0);
-    else this.vals.fill(0);
+  give(page: Float64Array): void {
+    if (this.free.length >= this.maxFree) return;
+    page.fill(0);
+    this.free.push(page);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}
+
+/**
+ * One interval's counters for the ids of a KeyIndex: `stride` doubles per id, in pages of PAGE ids
+ * taken when an id in them is first counted. Memory follows the ids the interval touched: under a
+ * flood of one-shot spoofed hosts each interval holds its own slice of the ids, not all of them (one
+ * array up to the highest id cost maxHosts × 48 bytes for every open interval, 57 MB at 100,000 hosts).
+ */
+export class Counters {
+  /** per page of ids: its counters, undefined while none of its ids was counted */
+  pages: (Float64Array | undefined)[] = [];
+  readonly stride: number;
+
+  constructor(private readonly pool: PagePool) {
+    this.stride = pool.stride;
+  }
+
+  /** The page holding `id`'s counters, which sit at (id & PAGE_MASK) * stride. */
+  at(id: number): Float64Array {
+    return this.pages[id >>> PAGE_BITS] ?? this.take(id >>> PAGE_BITS);
+  }
+
+  private take(p: number): Float64Array {
+    while (this.pages.length < p) this.pages.push(undefined);
+    return (this.pages[p] = this.pool.take());
+  }
+
+  /** Gives the pages back for the next interval. */
+  reset(): void {
+    for (const pg of this.pages) if (pg !== undefined) this.pool.give(pg);
+    this.pages.length = 0;
   }
 
   /** Whether id holds anything. */
   has(id: number): boolean {
-    const v = this.vals, at = id * this.stride;
-    if (at >= v.length) return false;
-    for (let i = 0; i < this.stride; i++) if (v[at + i] !== 0) return true;
-    return false;
+    const pg = this.pages[id >>> PAGE_BITS];
+    return pg !== undefined && holds(pg, (id & PAGE_MASK) * this.stride, this.stride);
+  }
+
+  /** id's counters (a view, for summaries); undefined when its page was never taken. */
+  view(id: number): Float64Array | undefined {
+    const pg = this.pages[id >>> PAGE_BITS];
+    const at = (id & PAGE_MASK) * this.stride;
+    return pg?.subarray(at, at + this.stride);
   }
 
   /** Marks in `used` the ids holding anything. */
   mark(used: Uint8Array, size: number): void {
-    const n = Math.min(size, this.vals.length / this.stride);
-    for (let id = 0; id < n; id++) if (!used[id] && this.has(id)) used[id] = 1;
+    for (let p = 0; p < this.pages.length; p++) {
+      if (this.pages[p] === undefined) continue;
+      const end = Math.min(size, (p + 1) << PAGE_BITS);
+      for (let id = p << PAGE_BITS; id < end; id++) if (!used[id] && this.has(id)) used[id] = 1;
+    }
   }
 
-  /** Moves the counters to the ids of a retain() map. */
+  /** Moves the counters to the ids of a retain() map, into pages of their own. */
   renumber(map: Int32Array): void {
-    const st = this.stride, old = this.vals, n = Math.min(map.length, old.length / st);
-    let top = -1;
-    for (let id = 0; id < n; id++) if (map[id]! > top && this.has(id)) top = map[id]!;
-    const v = new Float64Array(top < 0 ? 0 : Math.max(64, 1 << Math.ceil(Math.log2(top + 1))) * st);
-    for (let id = 0; id < n; id++) {
-      const to = map[id]!;
-      if (to >= 0 && to <= top) v.set(old.subarray(id * st, id * st + st), to * st);
+    const st = this.stride, old = this.pages;
+    this.pages = [];
+    for (let p = 0; p < old.length; p++) {
+      const pg = old[p];
+      if (pg === undefined) continue;
+      const end = Math.min(map.length, (p + 1) << PAGE_BITS);
+      for (let id = p << PAGE_BITS; id < end; id++) {
+        const to = map[id]!;
+        const from = (id & PAGE_MASK) * st;
+        if (to < 0 || !holds(pg, from, st)) continue;
+        this.at(to).set(pg.subarray(from, from + st), (to & PAGE_MASK) * st);
+      }
     }
-    this.vals = v;
+    for (const pg of old) if (pg !== undefined) this.pool.give(pg);
   }
+}
+
+/** Whether any of the `n` counters at `at` is non-zero. */
+function holds(pg: Float64Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (pg[at + i] !== 0) return true;
+  return false;
 }
 
 /** Drops the ids of `index` that no interval's counters use, renumbering those counters to match. */

@@ -8,7 +8,7 @@ import {
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
-import { compactIndex, Counters, KeyIndex } from './keyindex.js';
+import { compactIndex, Counters, KeyIndex, PAGE_BITS, PAGE_MASK, PagePool } from './keyindex.js';
 
 // metric offsets inside a direction's triple
 const BYTES = 0, PKTS = 1, FLOWS = 2;
@@ -38,7 +38,10 @@ export class OpenKeys {
   readonly hosts4: KeyIndex;
   readonly hosts6: KeyIndex;
   readonly ports: KeyIndex;
-  // the prepared record: offsets into a window's counters; -1 = overflow ("other"), -2 = not counted
+  /** the windows' counter pages, passed from a closed interval to the next */
+  readonly hostPages: PagePool;
+  readonly portPages: PagePool;
+  // the prepared record: offsets into a window's counter pages; -1 = overflow ("other"), -2 = not counted
   rec: FlowRecord | undefined;
   /** direction * 3, the offset of its triple */
   d3 = 0;
@@ -57,6 +60,9 @@ export class OpenKeys {
     this.hosts4 = new KeyIndex(1, maxHosts);
     this.hosts6 = new KeyIndex(4, maxHosts, 6);
     this.ports = new KeyIndex(1, maxPorts, 8);
+    // enough free pages for one interval holding every id
+    this.hostPages = new PagePool(6, (maxHosts >>> PAGE_BITS) + 2);
+    this.portPages = new PagePool(12, (maxPorts >>> PAGE_BITS) + 2);
   }
 
   /** Looks up the record's ids: local hosts by the direction (out: source, in: destination, internal: both). */
@@ -66,16 +72,16 @@ export class OpenKeys {
     this.d3 = d3;
     this.protoAt = (rec.protocol & 255) * 12 + d3;
     this.port = this.ports.find1(portKey(rec), 0, true);
-    this.portAt = this.port * 12 + d3;
+    this.portAt = (this.port & PAGE_MASK) * 12 + d3;
     this.v6 = rec.ipVersion === IpVersion.V6;
     if (direction === D_OUT || direction === D_INTERNAL) {
       this.src = this.host(rec, true, srcGroup);
-      this.srcAt = this.src * 6 + H_OUT;
+      this.srcAt = (this.src & PAGE_MASK) * 6 + H_OUT;
       this.srcGroupAt = srcGroup >= 0 ? srcGroup * 6 + H_OUT : -1;
     } else this.src = -2;
     if (direction === D_IN || direction === D_INTERNAL) {
       this.dst = this.host(rec, false, dstGroup);
-      this.dstAt = this.dst * 6 + H_IN;
+      this.dstAt = (this.dst & PAGE_MASK) * 6 + H_IN;
       this.dstGroupAt = dstGroup >= 0 ? dstGroup * 6 + H_IN : -1;
     } else this.dst = -2;
   }
@@ -130,11 +136,11 @@ export class Window {
   /** per home group: received then sent triples; grows when a reload adds groups */
   groups: Float64Array;
   /** per host id of keys.hosts4 / keys.hosts6: received then sent triples */
-  readonly hosts4 = new Counters(6);
-  readonly hosts6 = new Counters(6);
+  readonly hosts4: Counters;
+  readonly hosts6: Counters;
   readonly hostOther = new Float64Array(6);
   /** per port id of keys.ports: one triple per direction */
-  readonly ports = new Counters(12);
+  readonly ports: Counters;
   readonly portOther = new Float64Array(12);
   /** exporter -> bytes, packets, flows, records */
   readonly exporters = new Map<string, Float64Array>();
@@ -151,6 +157,9 @@ export class Window {
   private readonly maxExporters: number;
 
   constructor(public k: number, groupCount: number, limits: WindowLimits, private readonly keys: OpenKeys) {
+    this.hosts4 = new Counters(keys.hostPages);
+    this.hosts6 = new Counters(keys.hostPages);
+    this.ports = new Counters(keys.portPages);
     this.perExporter = limits.perExporter;
     this.maxExporters = limits.maxExporters;
     this.groups = new Float64Array(Math.max(groupCount, 1) * 6);
@@ -166,10 +175,10 @@ export class Window {
     this.dir.fill(0);
     this.proto.fill(0);
     this.groups.fill(0);
-    this.hosts4.reset(this.keys.hosts4.size);
-    this.hosts6.reset(this.keys.hosts6.size);
+    this.hosts4.reset();
+    this.hosts6.reset();
     this.hostOther.fill(0);
-    this.ports.reset(this.keys.ports.size);
+    this.ports.reset();
     this.portOther.fill(0);
     this.exporters.clear();
     this.lastExporter = '';
@@ -261,7 +270,7 @@ export class Window {
     const c4 = this.hosts4, c6 = this.hosts6;
     for (let e = 0; e < h4.size; e++) {
       if (!c4.has(e)) continue;
-      hostList.push({ host: ipv4ToString(h4.keys[e]! >>> 0), group: h4.tags[e]!, v: c4.vals.subarray(e * 6, e * 6 + 6) });
+      hostList.push({ host: ipv4ToString(h4.keys[e]! >>> 0), group: h4.tags[e]!, v: c4.view(e)! });
     }
     for (let e = 0; e < h6.size; e++) {
       if (!c6.has(e)) continue;
@@ -269,7 +278,7 @@ export class Window {
         const x = h6.keys[e * 4 + w]!;
         a6[w * 4] = x >>> 24; a6[w * 4 + 1] = (x >>> 16) & 255; a6[w * 4 + 2] = (x >>> 8) & 255; a6[w * 4 + 3] = x & 255;
       }
-      hostList.push({ host: ipv6ToString(a6), group: h6.tags[e]!, v: c6.vals.subarray(e * 6, e * 6 + 6) });
+      hostList.push({ host: ipv6ToString(a6), group: h6.tags[e]!, v: c6.view(e)! });
     }
     const hosts: HostRow[] = [];
     const hostsOther = { in: totals(this.hostOther, H_IN), out: totals(this.hostOther, H_OUT) };
@@ -288,9 +297,14 @@ export class Window {
     DIRECTIONS.forEach((direction, d) => {
       portsOther[direction] = totals(this.portOther, d * 3);
       const rows: PortRow[] = [];
-      const pt = this.keys.ports, v = this.ports.vals, n = Math.min(pt.size, v.length / 12);
-      for (let e = 0; e < n; e++) {
-        const at = e * 12 + d * 3, k = pt.keys[e]!;
+      const pt = this.keys.ports, pages = this.ports.pages;
+      for (let e = 0; e < pt.size; e++) {
+        const v = pages[e >>> PAGE_BITS];
+        if (v === undefined) {
+          e |= PAGE_MASK; // the whole page is empty
+          continue;
+        }
+        const at = (e & PAGE_MASK) * 12 + d * 3, k = pt.keys[e]!;
         if (v[at + BYTES] === 0 && v[at + PKTS] === 0 && v[at + FLOWS] === 0) continue;
         rows.push({ protocol: protocolName(k >>> 16), port: k & 0xffff, direction, ...totals(v, at) });
       }

@@ -28,6 +28,8 @@ export function detectFormat(buf: Buffer): Format {
 }
 
 interface ExporterCounters {
+  /** the exporter label: the exporter, or "other" past the cache's bound */
+  exporter: string;
   datagrams: Counter;
   bytes: Counter;
   records: Counter;
@@ -58,6 +60,8 @@ function formatSlot(f: Format): number {
 export class Dispatcher {
   /** exporter -> counters by format slot; no string is built per datagram */
   private readonly perExporter = new Map<string, (ExporterCounters | undefined)[]>();
+  /** counters of the exporters past the cache's bound, by format slot */
+  private readonly overflow: (ExporterCounters | undefined)[] = [undefined, undefined, undefined, undefined];
   private cached = 0;
   private lastExporter = '';
   private lastFormat: Format = Format.Unknown;
@@ -70,6 +74,9 @@ export class Dispatcher {
   /** the datagram being decoded: its format and arrival time */
   private format: Format = Format.Unknown;
   private receivedMs = 0;
+  /** Bad bits of the records adjusted in this datagram, and how many: logged once at its end */
+  private bad = 0;
+  private badRecords = 0;
 
   constructor(private readonly deps: DispatcherDeps) {
     const m = deps.metrics;
@@ -80,7 +87,7 @@ export class Dispatcher {
     this.emit = (rec: FlowRecord) => {
       const bad = norm.normalize(rec, this.receivedMs);
       this.current!.records.inc();
-      if (bad !== 0) this.adjusted(bad, rec.exporter);
+      if (bad !== 0) this.adjusted(bad);
       this.onRecord(rec);
     };
   }
@@ -92,31 +99,44 @@ export class Dispatcher {
   private counters(exporter: string, format: Format): ExporterCounters {
     // datagrams of one exporter usually come in runs: the last hit is a string compare away
     if (exporter === this.lastExporter && format === this.lastFormat && this.current !== undefined) return this.current;
+    const slot = formatSlot(format);
     let byFormat = this.perExporter.get(exporter);
-    let c = byFormat?.[formatSlot(format)];
+    let c = byFormat?.[slot];
     if (c === undefined) {
-      const m = this.deps.metrics, labels = { exporter, format: formatName(format) };
-      c = {
-        datagrams: m.counter('datagrams_decoded_total', 'Datagrams handed to a decoder', labels),
-        bytes: m.counter('datagram_bytes_total', 'Bytes of datagrams handed to a decoder', labels),
-        records: m.counter('records_total', 'Flow records (or sFlow flow samples) decoded', labels),
-        adjusted: undefined,
-        errors: undefined,
-      };
-      // bounded: the metrics registry folds series past its cap; the cache follows the same bound
-      if (this.cached < this.deps.metrics.maxSeries) {
-        if (byFormat === undefined) {
-          byFormat = [undefined, undefined, undefined, undefined];
-          this.perExporter.set(exporter, byFormat);
+      // bounded as the registry's series are: past the cap every new exporter counts as "other", once
+      // per format, so a flood of spoofed exporters costs no registry lookup per datagram
+      const full = this.cached >= this.deps.metrics.maxSeries;
+      c = full ? this.overflow[slot] : undefined;
+      if (c === undefined) {
+        c = this.newCounters(full ? 'other' : exporter, format);
+        if (full) this.overflow[slot] = c;
+        else {
+          if (byFormat === undefined) {
+            byFormat = [undefined, undefined, undefined, undefined];
+            this.perExporter.set(exporter, byFormat);
+          }
+          byFormat[slot] = c;
+          this.cached++;
         }
-        byFormat[formatSlot(format)] = c;
-        this.cached++;
       }
     }
     this.lastExporter = exporter;
     this.lastFormat = format;
     return c;
   }
+
+  private newCounters(exporter: string, format: Format): ExporterCounters {
+    const m = this.deps.metrics, labels = { exporter, format: formatName(format) };
+    return {
+      exporter,
+      datagrams: m.counter('datagrams_decoded_total', 'Datagrams handed to a decoder', labels),
+      bytes: m.counter('datagram_bytes_total', 'Bytes of datagrams handed to a decoder', labels),
+      records: m.counter('records_total', 'Flow records (or sFlow flow samples) decoded', labels),
+      adjusted: undefined,
+      errors: undefined,
+    };
+  }
+
 
   /** Replaces the exporter allow-list (configuration reload); undefined accepts every exporter. */
   setAllow(allow: ((exporter: string) => boolean) | undefined): void {
@@ -147,23 +167,36 @@ export class Dispatcher {
     } catch (err) {
       this.reportError(err, exporter, format);
       return 0;
+    } finally {
+      if (this.bad !== 0) this.logAdjusted(exporter);
     }
   }
 
-  /** Counts (and logs, rate-limited) a record that normalization had to adjust, by kind. */
-  private adjusted(bad: number, exporter: string): void {
+  /** Counts a record that normalization had to adjust, by kind (logged once per datagram: logAdjusted). */
+  private adjusted(bad: number): void {
     const c = this.current!;
     const byKind = (c.adjusted ??= [undefined, undefined, undefined]);
     for (let i = 0; i < BAD_KINDS.length; i++) {
       const [bit, kind] = BAD_KINDS[i]!;
       if ((bad & bit) === 0) continue;
-      const counter = (byKind[i] ??= this.deps.metrics.counter('records_adjusted_total',
+      (byKind[i] ??= this.deps.metrics.counter('records_adjusted_total',
         'Records counted after adjusting what cannot be: times (bad_time), counters (bad_counter), sampling rate (bad_sampling)',
-        { kind, exporter, format: formatName(this.format) }));
-      counter.inc();
-      this.deps.log?.warn(`${kind}:${exporter}`, { exporter, format: formatName(this.format), kind }, 'implausible record adjusted');
+        { kind, exporter: c.exporter, format: formatName(this.format) })).inc();
     }
+    this.bad |= bad;
+    this.badRecords++;
   }
+
+  /** One rate-limited line per kind for the records of this datagram that were adjusted. */
+  private logAdjusted(exporter: string): void {
+    for (const [bit, kind] of BAD_KINDS) {
+      if ((this.bad & bit) === 0) continue;
+      this.deps.log?.warn(`${kind}:${exporter}`, { exporter, format: formatName(this.format), kind, records: this.badRecords },
+        'implausible records adjusted');
+    }
+    this.bad = this.badRecords = 0;
+  }
+
 
   /** Counts a decode error by kind, exporter and format (also the ErrorReporter given to decoders). */
   reportError(err: unknown, exporter: string, format: Format): void {
@@ -174,7 +207,8 @@ export class Dispatcher {
     const c = labels.exporter === this.lastExporter && format === this.lastFormat ? this.current : undefined;
     let counter = c?.errors?.get(kind);
     if (counter === undefined) {
-      counter = this.deps.metrics.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors', labels);
+      counter = this.deps.metrics.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors',
+        c === undefined ? labels : { ...labels, exporter: c.exporter });
       if (c !== undefined && (c.errors ??= new Map()).size < MAX_ERROR_KINDS) c.errors.set(kind, counter);
     }
     counter.inc();

@@ -15,37 +15,56 @@ const NTP_UNIX_OFFSET_S = 2208988800;
 const TWO32 = 4294967296;
 const TWO31 = 2147483648;
 
-/** A compiled template: the wire layout (kept for comparison and persistence) plus the decode plan. */
+const NO_ACTS = new Uint8Array(0);
+
+/**
+ * A template: the wire layout (kept for comparison and persistence) plus the decode plan, which
+ * prepare() builds when the template first meets a data set, so a template that never does (a
+ * spoofed flood of them) costs its layout only.
+ */
 export class Template {
-  readonly acts: Uint8Array;
   /** Sum of fixed lengths; every variable-length field adds at least one length byte to minLen. */
   readonly fixedLen: number;
   readonly minLen: number;
-  readonly hasV4: boolean;
-  readonly hasV6: boolean;
+  // the plan, set by prepare()
+  acts: Uint8Array = NO_ACTS;
+  hasV4 = false;
+  hasV6 = false;
   /** Data templates without variable-length fields: the fixed-offset plan (fixed.ts). */
-  readonly plan: FixedPlan | undefined;
+  plan: FixedPlan | undefined = undefined;
+  private prepared = false;
 
   constructor(
     readonly version: number, readonly id: number, readonly kind: TemplateKind, readonly scopeCount: number,
     readonly ids: Uint16Array, readonly ents: Uint32Array, readonly lens: Uint16Array,
   ) {
-    const n = ids.length;
-    this.acts = new Uint8Array(n);
-    let fixed = 0, vars = 0, v4 = false, v6 = false;
-    for (let i = 0; i < n; i++) {
-      const a = actionFor(version, kind, i < scopeCount, ids[i]!, ents[i]!, lens[i]!);
-      this.acts[i] = a;
+    let fixed = 0, vars = 0;
+    for (let i = 0; i < lens.length; i++) {
       if (lens[i] === VARLEN) vars++;
       else fixed += lens[i]!;
-      if (a === Act.Src4 || a === Act.Dst4) v4 = true;
-      if (a === Act.Src6 || a === Act.Dst6) v6 = true;
     }
     this.fixedLen = fixed;
     this.minLen = fixed + vars;
+  }
+
+  /** Builds the decode plan, once; every decode of a data or options set calls it first. */
+  prepare(): this {
+    if (this.prepared) return this;
+    const { version, kind, scopeCount, ids, ents, lens } = this, n = ids.length;
+    const acts = new Uint8Array(n);
+    let v4 = false, v6 = false;
+    for (let i = 0; i < n; i++) {
+      const a = actionFor(version, kind, i < scopeCount, ids[i]!, ents[i]!, lens[i]!);
+      acts[i] = a;
+      if (a === Act.Src4 || a === Act.Dst4) v4 = true;
+      if (a === Act.Src6 || a === Act.Dst6) v6 = true;
+    }
+    this.acts = acts;
     this.hasV4 = v4;
     this.hasV6 = v6;
-    this.plan = kind === TemplateKind.Data ? compilePlan(this.acts, lens, VARLEN) : undefined;
+    this.plan = kind === TemplateKind.Data ? compilePlan(acts, lens, VARLEN) : undefined;
+    this.prepared = true;
+    return this;
   }
 
   /** Whether a re-sent template has the layout already compiled (the usual refresh: no allocation). */

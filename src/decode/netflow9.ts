@@ -136,6 +136,7 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
 
   private records(r: Reader, tpl: Template, emit: RecordHandler): number {
     const fd = this.fd;
+    tpl.prepare();
     let n = 0;
     if (tpl.kind === TemplateKind.Data) {
       n = fd.decodeDataSet(r, tpl, this.ctx, this.rec, emit);

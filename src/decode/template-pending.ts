@@ -73,7 +73,11 @@ export class PendingStore {
       this.lists.set(key, list);
       use.lists.add(list);
     }
-    list.sets.push(new PendingSet(Buffer.from(data), exportMs, sysUptimeMs, nowMs));
+    // a copy of its own: a small Buffer.from() is a slice of a shared 8 KB pool block, which a held set
+    // would pin, so held bytes would not bound the memory they hold
+    const copy = Buffer.allocUnsafeSlow(data.length);
+    copy.set(data);
+    list.sets.push(new PendingSet(copy, exportMs, sysUptimeMs, nowMs));
     this.account(use, 1, cost);
     this.stats.pendingHeld++;
     return true;

@@ -143,9 +143,8 @@ export class ExporterTable {
 
   /** The exporter to evict a template of, never `except`; undefined when there is none. */
   victim(except: ExporterUse): ExporterUse | undefined {
-    for (const m of [this.idle, this.active]) {
-      for (const u of m.values()) if (u !== except) return u;
-    }
+    for (const u of this.idle.values()) if (u !== except) return u;
+    for (const u of this.active.values()) if (u !== except) return u;
     return undefined;
   }
 

@@ -34,7 +34,11 @@ interface Slot {
 /** The templates of one exporter|version|domain (cacheable by decoders, see TemplateCache.generation). */
 export class TemplateScope {
   readonly templates = new Map<number, Slot>();
-  constructor(readonly exporter: string, readonly version: number, readonly domain: number, readonly use: ExporterUse) {}
+  /** its key in the cache, built once (an eviction storm removes thousands a second) */
+  readonly key: string;
+  constructor(readonly exporter: string, readonly version: number, readonly domain: number, readonly use: ExporterUse) {
+    this.key = scopeKey(exporter, version, domain);
+  }
 }
 
 export interface TemplateCacheOptions extends Partial<TemplateCacheConfig> {
@@ -130,7 +134,7 @@ export class TemplateCache {
     const slot = scope.templates.get(id);
     if (!slot) return undefined;
     if (this.now() - slot.seenMs > this.config.ttlMs) {
-      this.remove(scopeKey(scope.exporter, scope.version, scope.domain), scope, id);
+      this.remove(scope.key, scope, id);
       this.stats.expired++;
       return undefined;
     }
@@ -206,16 +210,15 @@ export class TemplateCache {
   /** Evicts other exporters' templates, least recently used first, until `use` may add this much. */
   private makeRoom(use: ExporterUse, addCount: number, addBytes: number): boolean {
     const cfg = this.config;
-    const over = () => this.count + addCount > cfg.maxTemplates || this.tplBytes + addBytes > cfg.maxBytes;
-    if (!over()) return true;
+    if (this.count + addCount <= cfg.maxTemplates && this.tplBytes + addBytes <= cfg.maxBytes) return true;
     // what evicting every other exporter would leave: if even that is too much, evict nothing
     if (this.restoring || use.templates + addCount > cfg.maxTemplates || use.bytes + addBytes > cfg.maxBytes) return false;
-    while (over()) {
+    while (this.count + addCount > cfg.maxTemplates || this.tplBytes + addBytes > cfg.maxBytes) {
       const victim = this.exporters.victim(use);
       if (victim === undefined) return false;
       const scope = victim.scopes.values().next().value as TemplateScope;
       const id = scope.templates.keys().next().value as number;
-      this.remove(scopeKey(scope.exporter, scope.version, scope.domain), scope, id);
+      this.remove(scope.key, scope, id);
       this.stats.evicted++;
       this.exporters.evicted(victim, use, this.count, this.tplBytes);
     }
@@ -278,6 +281,8 @@ export class TemplateCache {
 
   /** Hands back (and forgets) the unexpired sets held for a template that has just arrived. */
   takePending(exporter: string, version: number, domain: number, id: number): PendingSet[] | undefined {
+    // most templates find nothing waiting: no key is built for them
+    if ((this.exporters.get(exporter)?.pendingSets ?? 0) === 0) return undefined;
     return this.held.take(`${scopeKey(exporter, version, domain)}|${id}`, this.now());
   }
 

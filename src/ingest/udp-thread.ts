@@ -2,10 +2,16 @@
 // an event (about 5 µs), a fifth of a core at 33,000 datagrams/s that the decoder then lacks. The
 // worker owns the socket and hands the main thread batches of datagrams in one transferred
 // ArrayBuffer; the main thread walks them with views, no copy. Batches in flight are bounded: past
-// the bound the worker drops datagrams and counts them, as the kernel would with a full buffer.
+// the bound the worker drops datagrams and counts them, as the kernel would with a full buffer. The
+// main thread decodes them in slices of SLICE_MS, so when it is behind (a flood of costly datagrams)
+// timers, the page and /healthz still get their turn between slices.
 import { Worker } from 'node:worker_threads';
 
-/** Bytes in flight to the main thread before the worker drops (0.3 s at 1M records/s). */
+/**
+ * Bytes of batch buffers in flight to the main thread before the worker drops (0.3 s at 1M records/s).
+ * A batch counts its whole buffer, not the bytes it carries: datagrams trickling in one per batch
+ * while the main thread is behind would otherwise hold 64 KB each (200 MB in the hostile drill).
+ */
 export const MAX_IN_FLIGHT = 16 * 1024 * 1024;
 const BATCH_BYTES = 64 * 1024;
 /**
@@ -22,6 +28,12 @@ export type BindResult = { ok: true; port: number; address: string; recvActual: 
  * Buffers die within about 3,000 datagrams (measured at 1M records/s: RSS 154 MB flat, 0 loss).
  */
 const YOUNG_MB = 1;
+
+/**
+ * Main-thread time spent on waiting batches before it yields to other events. A 64 KB batch of
+ * hostile datagrams (template floods) takes up to ~15 ms, so a slice is a batch or two.
+ */
+const SLICE_MS = 20;
 
 /** Per datagram in a batch: u32 length, f64 receivedMs, u16 port, u8 address length, address, payload. */
 const HEADER = 15;
@@ -45,14 +57,15 @@ function flush() {
     dropped = 0; socketErrors = 0;
     return;
   }
-  Atomics.add(inFlight, 0, at);
+  Atomics.add(inFlight, 0, buf.byteLength);
   parentPort.postMessage({ type: 'batch', buf, used: at, n, dropped, socketErrors }, [buf]);
   buf = fresh(); u8 = new Uint8Array(buf); dv = new DataView(buf); at = 0; n = 0;
   dropped = 0; socketErrors = 0;
 }
 sock.on('message', (msg, r) => {
   const t = Date.now();
-  if (Atomics.load(inFlight, 0) + at > w.maxInFlight) {
+  const held = Atomics.load(inFlight, 0);
+  if (held > 0 && held + buf.byteLength > w.maxInFlight) {
     dropped++;
     if (!scheduled) { scheduled = true; setImmediate(flush); }
     return;
@@ -110,6 +123,11 @@ export class ThreadReceiver {
   private lastAddr = new Uint8Array(64);
   private lastAddrLen = -1;
   private lastAddrText = '';
+  /** batches received and not yet walked (bounded by the worker's in-flight bound), oldest at `head` */
+  private readonly queue: (BatchMessage | undefined)[] = [];
+  private head = 0;
+  /** a drain is scheduled or running */
+  private draining = false;
 
   constructor(opts: { address: string; port: number; v6: boolean; recvBufferSize: number; maxInFlight?: number }, private readonly h: ThreadHandlers) {
     this.worker = new Worker(WORKER_SOURCE, {
@@ -133,7 +151,14 @@ export class ThreadReceiver {
       this.worker.once('error', (err) => resolve({ ok: false, code: 'WORKER', message: err.message }));
     });
     this.worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'batch') this.batch(m);
+      if (m.type !== 'batch') return;
+      this.queue.push(m);
+      // never walked inside the message callback: Node delivers every waiting message in one callback,
+      // so a per-call budget would not bound it; the check phase runs once per turn of the loop
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => this.drain());
+      }
     });
     // an exception inside the worker ends it; counted (and never thrown into the collector)
     this.worker.on('error', () => h.socketErrors(1));
@@ -141,6 +166,22 @@ export class ThreadReceiver {
 
   start(): Promise<BindResult> {
     return this.bound;
+  }
+
+  /** Walks waiting batches for at most SLICE_MS, then lets other events run before the next slice. */
+  private drain(all = false): void {
+    const start = performance.now();
+    while (this.head < this.queue.length) {
+      const m = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      this.batch(m);
+      if (!all && this.head < this.queue.length && performance.now() - start >= SLICE_MS) {
+        setImmediate(() => this.drain());
+        return;
+      }
+    }
+    this.queue.length = this.head = 0;
+    this.draining = false;
   }
 
   private batch(m: BatchMessage): void {
@@ -157,7 +198,7 @@ export class ThreadReceiver {
       this.h.datagram(Buffer.from(ab, p, len), addr, port, t);
       at = p + len;
     }
-    Atomics.sub(this.inFlight, 0, m.used);
+    Atomics.sub(this.inFlight, 0, ab.byteLength);
     // the views handed out are dead now (handlers copy what they keep): the buffer goes back for reuse
     if (ab.byteLength === BATCH_BYTES && !this.stopping) this.worker.postMessage(ab, [ab]);
   }
@@ -189,6 +230,7 @@ export class ThreadReceiver {
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'closed') {
           clearTimeout(timer);
+          this.drain(true); // what is still waiting is delivered before stop() returns
           void this.worker.terminate().then(() => resolve());
         }
       });

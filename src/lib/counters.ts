@@ -36,8 +36,17 @@ export interface MetricSample {
 export const DEFAULT_MAX_SERIES = 1000;
 
 function labelKey(labels: Labels): string {
+  // names sorted in place by insertion (a label set has a handful): Array#sort allocates a work array,
+  // and a flood of spoofed exporters looks series up per datagram
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    const n = names[i]!;
+    let j = i - 1;
+    for (; j >= 0 && names[j]! > n; j--) names[j + 1] = names[j]!;
+    names[j + 1] = n;
+  }
   let k = '';
-  for (const name of Object.keys(labels).sort()) k += `${name}=${labels[name]}\u0000`;
+  for (const name of names) k += `${name}=${labels[name]}\u0000`;
   return k;
 }
 

@@ -35,6 +35,9 @@ export class ProcessMetrics {
     const mem = process.memoryUsage();
     m.gauge('resident_memory_bytes', 'Resident set size of the process').set(mem.rss);
     m.gauge('heap_used_bytes', 'V8 heap in use').set(mem.heapUsed);
+    // where RSS goes beyond the heap in use: the heap's reserve, and Buffers (datagrams, held sets)
+    m.gauge('heap_total_bytes', 'V8 heap reserved').set(mem.heapTotal);
+    m.gauge('external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (Buffers and other ArrayBuffers)').set(mem.external);
     return m.toPrometheus();
   }
 }

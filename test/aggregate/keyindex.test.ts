@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compactIndex, Counters, KeyIndex } from '../../src/aggregate/keyindex.js';
+import { compactIndex, Counters, KeyIndex, PAGE_MASK, PagePool } from '../../src/aggregate/keyindex.js';
 
 t.test('one-word keys: dense ids, found again after growth, -1 past max, tag follows the latest lookup', (t) => {
   const ix = new KeyIndex(1, 5000, 4);
@@ -50,7 +50,9 @@ t.test('compaction is due when the index is half full or has doubled since the l
   t.notOk(ix.crowded());
   ix.find1(-1, 0, true);
   t.ok(ix.crowded(), '1,024 new ids');
-  compactIndex(ix, [Object.assign(new Counters(1), { vals: new Float64Array(1024).fill(1) })]);
+  const all = new Counters(new PagePool(1, 8));
+  for (let id = 0; id < 1024; id++) all.at(id)[id & PAGE_MASK] = 1;
+  compactIndex(ix, [all]);
   t.equal(ix.kept, 1024);
   t.notOk(ix.crowded());
   for (let i = 2000; ix.size < 3072; i++) ix.find1(i, 0, true);
@@ -63,37 +65,47 @@ t.test('compaction is due when the index is half full or has doubled since the l
   t.end();
 });
 
-t.test('counters grow to the highest id touched and follow a compaction', (t) => {
+t.test('counters take a page when an id in it is first counted, and follow a compaction', (t) => {
   const ix = new KeyIndex(1, 1000);
-  const a = new Counters(6), b = new Counters(6);
+  const pool = new PagePool(6, 8);
+  const a = new Counters(pool), b = new Counters(pool);
+  const slot = (id: number) => (id & PAGE_MASK) * 6;
   for (let i = 0; i < 300; i++) ix.find1(i, 0, true);
-  a.at(5)[5 * 6] = 1;
-  a.at(250)[250 * 6 + 4] = 2;
-  b.at(7)[7 * 6 + 2] = 3;
-  t.equal(a.vals.length, 256 * 6, 'doubling from 64 ids');
-  t.equal(b.vals.length, 64 * 6);
-  t.ok(a.has(250) && !a.has(6) && !b.has(250), 'has: anything non-zero, and false past the end');
+  a.at(5)[slot(5)] = 1;
+  a.at(260)[slot(260) + 4] = 2;
+  b.at(7)[slot(7) + 2] = 3;
+  t.same(a.pages.map((p) => p !== undefined), [true, true], 'pages 0 and 1 (ids 256-511)');
+  t.same(b.pages.map((p) => p !== undefined), [true], 'only the page it touched');
+  t.equal(a.pages[0]!.length, (PAGE_MASK + 1) * 6);
+  t.ok(a.has(260) && !a.has(6) && !b.has(260) && !b.has(600), 'has: anything non-zero, false on a page never taken');
+  t.same([...a.view(260)!], [0, 0, 0, 0, 2, 0]);
+  t.equal(b.view(600), undefined);
   compactIndex(ix, [a, b]);
   t.equal(ix.size, 3, 'only ids some interval uses stay');
-  t.same([...ix.keys.subarray(0, 3)], [5, 7, 250]);
-  t.equal(a.vals[0], 1);
-  t.equal(a.vals[2 * 6 + 4], 2);
-  t.equal(b.vals[1 * 6 + 2], 3);
+  t.same([...ix.keys.subarray(0, 3)], [5, 7, 260]);
+  t.equal(a.at(0)[slot(0)], 1);
+  t.equal(a.at(2)[slot(2) + 4], 2);
+  t.equal(b.at(1)[slot(1) + 2], 3);
+  t.equal(a.pages.length, 1, 'renumbered into one page');
   t.notOk(b.has(0) || b.has(2) || a.has(1), 'each interval keeps only its own');
+  t.equal(pool.size, 2, 'the old pages went back to the pool');
   compactIndex(new KeyIndex(1, 10), []);
   t.end();
 });
 
-t.test('reset zeroes counters for reuse and lets go of an array far larger than the index needs', (t) => {
-  const c = new Counters(6);
-  c.at(1000)[1000 * 6] = 5;
-  const kept = c.vals;
-  c.reset(600); // 1024 ids for 600: kept
-  t.equal(c.vals, kept);
-  t.notOk(c.has(1000), 'zeroed');
-  c.reset(100); // 1024 ids for 100: more than four times, dropped
-  t.equal(c.vals.length, 0);
-  c.at(3)[3 * 6 + 1] = 1;
-  t.equal(c.vals.length, 64 * 6, 'grows again from 64 ids');
+t.test('reset gives the pages back, zeroed, for the next interval; the pool is bounded', (t) => {
+  const pool = new PagePool(6, 2);
+  const c = new Counters(pool);
+  c.at(1000)[(1000 & PAGE_MASK) * 6] = 5;
+  c.at(0)[0] = 1;
+  c.at(300)[0] = 1;
+  const pages = c.pages.filter((p) => p !== undefined);
+  t.equal(pages.length, 3);
+  c.reset();
+  t.equal(c.pages.length, 0);
+  t.equal(pool.size, 2, 'at most maxFree kept');
+  const again = new Counters(pool).at(3);
+  t.ok(pages.includes(again), 'a pooled page serves the next interval');
+  t.ok(again.every((v) => v === 0), 'zeroed');
   t.end();
 });

@@ -41,7 +41,7 @@ t.test('compiled and interpreted fixed readers equal the checked reader on rando
       else fields.push([1000 + r(100), 1 + r(20)]); // unknown: skipped by length
     }
     const tplt = compileTemplate(10, 256, TemplateKind.Data, 0, fields.map((f) => f[0]), fields.map(() => 0),
-      fields.map((f) => f[1]), fields.length);
+      fields.map((f) => f[1]), fields.length).prepare();
     const plan = tplt.plan!;
     t.ok(plan, 'a layout without variable-length fields has a plan');
     const buf = Buffer.alloc(plan.len);
@@ -69,7 +69,7 @@ t.test('compiled and interpreted fixed readers equal the checked reader on rando
 });
 
 t.test('a layout with a variable-length field has no plan and takes the checked path', (t) => {
-  const tplt = compileTemplate(10, 300, TemplateKind.Data, 0, [8, 82, 1], [0, 0, 0], [4, 65535, 4], 3);
+  const tplt = compileTemplate(10, 300, TemplateKind.Data, 0, [8, 82, 1], [0, 0, 0], [4, 65535, 4], 3).prepare();
   t.equal(tplt.plan, undefined);
   const sink = new Sink();
   const dec = new IpfixDecoder({ templates: new TemplateCache({ now: () => 0 }), sampling: new SamplingTable(), report: sink.report });

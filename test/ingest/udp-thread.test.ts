@@ -97,3 +97,30 @@ t.test('hand-over bound: while the main thread is behind, the thread drops and c
   await waitFor(() => delivered + dropped === 300, 5000);
   t.ok(dropped > 0 && delivered > 0, `${delivered} delivered, ${dropped} dropped`);
 });
+
+t.test('hand-over bound counts the batches\' buffers: datagrams trickling in while the main thread is busy cannot pile up memory', OPTS, async (t) => {
+  let delivered = 0, dropped = 0;
+  const bound = 256 * 1024; // four batch buffers
+  const r = new ThreadReceiver({ address: '127.0.0.1', port: 0, v6: false, recvBufferSize: 4 << 20, maxInFlight: bound }, {
+    datagram: () => { delivered++; },
+    dropped: (n) => (dropped += n),
+    socketErrors: () => {},
+  });
+  const b = await r.start();
+  t.ok(b.ok);
+  t.teardown(() => r.stop());
+  // another process sends 400 small datagrams 2 ms apart: the worker hands most over one per batch
+  const { spawn } = await import('node:child_process');
+  const sender = spawn(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let i = 0;
+    const next = () => { if (i++ >= 400) return s.close(); s.send(Buffer.from('x'.repeat(20)), ${b.ok ? b.port : 0}, '127.0.0.1', () => setTimeout(next, 2)); };
+    next();`], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => sender.once('exit', resolve));
+  // the main thread is busy (decoding far behind) while they arrive
+  const until = Date.now() + 2500;
+  while (Date.now() < until && sender.exitCode === null) { /* busy */ }
+  await exited;
+  await waitFor(() => delivered + dropped === 400, 5000);
+  // each in-flight batch holds a 64 KB buffer, however few bytes it carries
+  t.ok(delivered <= bound / (64 * 1024) + 2, `${delivered} delivered while busy (at most the bound's buffers), ${dropped} dropped`);
+});
