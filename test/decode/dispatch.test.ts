@@ -88,3 +88,24 @@ t.test('the exporter allow-list drops and counts others before decoding', (t) =>
   t.equal(metrics.total('datagrams_denied_total'), 1);
   t.end();
 });
+
+t.test('past the registry bound, new exporters count as "other", errors and adjusted records included', (t) => {
+  const metrics = new Metrics('flowbridge_', 4);
+  const d: Dispatcher = new Dispatcher({
+    decoders: { [Format.NetflowV5]: new Netflow5Decoder({ report: (e) => d.reportError(e, e.exporter, Format.NetflowV5) }) },
+    metrics,
+  });
+  const bad = v5(3);
+  bad.writeUInt16BE(30, 2);
+  for (let i = 0; i < 10; i++) {
+    d.handle(v5(2), `192.0.2.${i}`, 0);
+    d.handle(bad, `192.0.2.${i}`, 0);
+  }
+  t.equal(metrics.total('records_total'), 20, 'every record counted');
+  t.equal(metrics.total('records_total', { exporter: '192.0.2.0' }), 2, 'an exporter within the bound keeps its series');
+  t.equal(metrics.total('records_total', { exporter: 'other' }), 12, 'the six past it share one');
+  t.equal(metrics.total('decode_errors_total'), 10, 'every error counted');
+  t.equal(metrics.total('decode_errors_total', { exporter: '192.0.2.0' }), 1, 'errors of a known exporter are its own');
+  t.equal(metrics.total('decode_errors_total', { exporter: '192.0.2.9' }), 0, 'never attributed to an exporter past the bound');
+  t.end();
+});

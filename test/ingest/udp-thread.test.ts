@@ -124,3 +124,29 @@ t.test('hand-over bound counts the batches\' buffers: datagrams trickling in whi
   // each in-flight batch holds a 64 KB buffer, however few bytes it carries
   t.ok(delivered <= bound / (64 * 1024) + 2, `${delivered} delivered while busy (at most the bound's buffers), ${dropped} dropped`);
 });
+
+t.test('a backlog is walked in slices: timers (the web page, /healthz) run between them', OPTS, async (t) => {
+  let delivered = 0, timerAt = -1;
+  const r = new ThreadReceiver({ address: '127.0.0.1', port: 0, v6: false, recvBufferSize: 4 << 20 }, {
+    datagram: () => {
+      delivered++;
+      const until = performance.now() + 2; // decoding far behind: 2 ms a datagram
+      while (performance.now() < until) { /* busy */ }
+      if (delivered === 1) setTimeout(() => (timerAt = delivered), 0);
+    },
+    dropped: () => {},
+    socketErrors: () => {},
+  });
+  const b = await r.start();
+  t.ok(b.ok);
+  t.teardown(() => r.stop());
+  const { spawn } = await import('node:child_process');
+  // 300 datagrams 1 ms apart: many batches wait while the first ones are walked
+  const sender = spawn(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let i = 0;
+    const next = () => { if (i++ >= 300) return s.close(); s.send(Buffer.from('x'), ${b.ok ? b.port : 0}, '127.0.0.1', () => setTimeout(next, 1)); };
+    next();`], { stdio: 'ignore' });
+  await new Promise((resolve) => sender.once('exit', resolve));
+  await waitFor(() => delivered === 300, 10_000);
+  t.ok(timerAt > 0 && timerAt < 100, `a timer due at once ran after ${timerAt} of 300 datagrams (20 ms slices of 2 ms each)`);
+});
