@@ -71,8 +71,12 @@ export class Pipeline {
   private timers: NodeJS.Timeout[] = [];
   /** the aggregation clock: wall time live, the newest flow end seen in replay (event time) */
   nowMs = 0;
-  /** the transport clock: when the current datagram arrived (capture time in replay) */
+  /** the transport clock: the latest arrival seen (capture time in replay) */
   private arrivalMs = 0;
+  /** when the datagram being decoded arrived: what normalization bounds its records' times by */
+  private datagramMs = 0;
+  /** sampling rates and plausible times and counters, applied to every record first */
+  private readonly normalizer: RecordNormalizer;
   private lastSweepMs = 0;
   /** added to every record time (replay --shift-to-now); fixed at the first record */
   private shift = 0;
@@ -125,11 +129,6 @@ export class Pipeline {
         [Format.Ipfix]: new IpfixDecoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.Ipfix) }),
         [Format.Sflow]: new SflowDecoder({ report: reporter(Format.Sflow), counters: this.sflowCounters }),
       },
-      normalizer: new RecordNormalizer({
-        defaultRate: cfg.sampling.default, overrides: cfg.sampling.overrides, maxRate: cfg.sampling.maxRate,
-        maxFlowDurationMs: cfg.aggregate.maxFlowDuration, maxPacketBytes: cfg.aggregate.maxPacketBytes,
-        maxLinkBps: cfg.aggregate.maxLinkGbps * 1e9,
-      }),
       metrics: m,
       log: rl,
       allow: allowList(cfg.exporters.allow),
@@ -147,6 +146,11 @@ export class Pipeline {
       perExporter: cfg.aggregate.perExporter,
       groupNames: this.classifier.groupNames,
     }, (s) => this.deliver(s), () => this.collectorStats());
+    this.normalizer = new RecordNormalizer({
+      defaultRate: cfg.sampling.default, overrides: cfg.sampling.overrides, maxRate: cfg.sampling.maxRate,
+      maxFlowDurationMs: cfg.aggregate.maxFlowDuration, maxPacketBytes: cfg.aggregate.maxPacketBytes,
+      maxLinkBps: cfg.aggregate.maxLinkGbps * 1e9,
+    });
     this.dispatcher.setHandler((rec) => this.onRecord(rec));
   }
 
@@ -170,6 +174,8 @@ export class Pipeline {
   }
 
   private onRecord(rec: FlowRecord): void {
+    const bad = this.normalizer.normalize(rec, this.datagramMs);
+    if (bad !== 0) this.dispatcher.adjusted(bad);
     if (this.shiftPending) {
       this.shiftPending = false;
       const I = this.cfg.interval;
@@ -200,6 +206,7 @@ export class Pipeline {
   /** One datagram from `exporter` at `receivedMs` (capture time in replay). Never throws. */
   onDatagram(buf: Buffer, exporter: string, receivedMs: number): void {
     const t = receivedMs;
+    this.datagramMs = t;
     if (t > this.arrivalMs) this.arrivalMs = t;
     const replay = this.replayMode;
     if (!replay) {

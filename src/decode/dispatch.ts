@@ -1,11 +1,11 @@
-// The decode stage: detects the format from the version word, runs the decoder, normalizes every
-// record (sampling rate, implausible times and counters: flow/normalize.ts), counts everything per
-// exporter and format, and never lets an error escape a datagram.
+// The decode stage: detects the format from the version word, runs the decoder, counts everything per
+// exporter and format (records the next stage had to adjust included: adjusted()), and never lets an
+// error escape a datagram.
 import { DecodeError } from '../lib/errors.js';
 import type { Counter, Metrics } from '../lib/counters.js';
 import type { RateLimitedLog } from '../lib/log.js';
 import type { FlowRecord, RecordHandler } from '../flow/record.js';
-import { BAD_KINDS, RecordNormalizer } from '../flow/normalize.js';
+import { BAD_KINDS } from '../flow/normalize.js';
 import type { DatagramDecoder } from './types.js';
 
 export const enum Format { Unknown = 0, NetflowV5 = 5, NetflowV9 = 9, Ipfix = 10, Sflow = 5000 }
@@ -44,8 +44,6 @@ const MAX_ERROR_KINDS = 16;
 
 export interface DispatcherDeps {
   decoders: Partial<Record<Format, DatagramDecoder>>;
-  /** sampling rates and the bounds of a plausible record (default: RECORD_LIMITS_DEFAULTS) */
-  normalizer?: RecordNormalizer;
   metrics: Metrics;
   log?: RateLimitedLog;
   /** exporters accepted (default: all); returning false drops and counts the datagram */
@@ -68,12 +66,11 @@ export class Dispatcher {
   private readonly unknownFormat: Counter;
   private readonly denied: Counter;
   private onRecord: RecordHandler = () => {};
-  /** per-record wrapper normalizing the record; one closure for the dispatcher's lifetime */
+  /** per-record wrapper counting the record; one closure for the dispatcher's lifetime, small enough to inline */
   private readonly emit: RecordHandler;
   private current: ExporterCounters | undefined;
-  /** the datagram being decoded: its format and arrival time */
+  /** the datagram being decoded: its format */
   private format: Format = Format.Unknown;
-  private receivedMs = 0;
   /** Bad bits of the records adjusted in this datagram, and how many: logged once at its end */
   private bad = 0;
   private badRecords = 0;
@@ -83,11 +80,8 @@ export class Dispatcher {
     this.unknownFormat = m.counter('decode_errors_total', 'Datagrams or sets dropped by decode errors', { kind: 'unknown_version', format: 'unknown' });
     this.denied = m.counter('datagrams_denied_total', 'Datagrams from exporters outside exporters.allow');
     deps.log?.setMetrics(m); // logs_suppressed_total{kind} beside the decode error counters
-    const norm = deps.normalizer ?? new RecordNormalizer();
     this.emit = (rec: FlowRecord) => {
-      const bad = norm.normalize(rec, this.receivedMs);
       this.current!.records.inc();
-      if (bad !== 0) this.adjusted(bad);
       this.onRecord(rec);
     };
   }
@@ -159,7 +153,6 @@ export class Dispatcher {
     const c = this.counters(exporter, format);
     this.current = c;
     this.format = format;
-    this.receivedMs = receivedMs;
     c.datagrams.inc();
     c.bytes.inc(buf.length);
     try {
@@ -172,8 +165,11 @@ export class Dispatcher {
     }
   }
 
-  /** Counts a record that normalization had to adjust, by kind (logged once per datagram: logAdjusted). */
-  private adjusted(bad: number): void {
+  /**
+   * Counts a record of the datagram being decoded that normalization (flow/normalize.ts, run by the
+   * record handler) had to adjust, by kind; logged once per datagram (logAdjusted).
+   */
+  adjusted(bad: number): void {
     const c = this.current!;
     const byKind = (c.adjusted ??= [undefined, undefined, undefined]);
     for (let i = 0; i < BAD_KINDS.length; i++) {

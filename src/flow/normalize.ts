@@ -49,7 +49,12 @@ const FLOOR_SLACK = 1e-6;
 
 export class RecordNormalizer {
   readonly limits: RecordLimits;
+  // the limits as plain numbers, read per record
   private readonly hasOverrides: boolean;
+  private readonly defaultRate: number;
+  private readonly maxRate: number;
+  private readonly maxDur: number;
+  private readonly maxPacket: number;
   private readonly bytesPerMs: number;
   private readonly packetsPerMs: number;
   /** exporter → the fractions of bytes, packets and flows that fractional rates have not yet counted */
@@ -58,70 +63,73 @@ export class RecordNormalizer {
   constructor(limits: Partial<RecordLimits> = {}) {
     const l = (this.limits = { ...RECORD_LIMITS_DEFAULTS, ...limits });
     this.hasOverrides = Object.keys(l.overrides).length > 0;
+    this.defaultRate = l.defaultRate;
+    this.maxRate = l.maxRate;
+    this.maxDur = l.maxFlowDurationMs;
+    this.maxPacket = l.maxPacketBytes;
     this.bytesPerMs = l.maxLinkBps / 8 / 1000;
     this.packetsPerMs = l.maxLinkBps / MIN_FRAME_BITS / 1000;
   }
 
   /**
    * Normalizes `rec` in place; `arrivalMs` is when its datagram arrived (capture time in replay).
-   * Returns the Bad bits of what had to be adjusted (0 for a sound record: the usual, cheap path).
+   * Returns the Bad bits of what had to be adjusted: 0 for a sound record, the usual and cheap path
+   * (each test is written so that NaN fails it).
    */
   normalize(rec: FlowRecord, arrivalMs: number): number {
-    const l = this.limits;
     let bad = 0;
     let r = rec.samplingRate;
     if (this.hasOverrides) {
-      const o = l.overrides[rec.exporter];
+      const o = this.limits.overrides[rec.exporter];
       if (o !== undefined) r = o;
     }
-    if (r === 0) r = l.defaultRate;
-    else if (!(r >= 1 && r <= l.maxRate)) {
-      bad |= Bad.Sampling;
-      r = l.defaultRate;
+    if (r === 0) r = this.defaultRate;
+    else if (!(r >= 1 && r <= this.maxRate)) {
+      bad = Bad.Sampling;
+      r = this.defaultRate;
     }
     rec.samplingRate = r;
 
-    let s = rec.startMs, e = rec.endMs;
-    const maxDur = l.maxFlowDurationMs;
-    // written so that NaN fails every test
-    if (!(0 <= s && s <= e && e - s <= maxDur && e <= arrivalMs + maxDur)) {
+    const s = rec.startMs, e = rec.endMs, d = e - s, maxDur = this.maxDur;
+    let span = d;
+    if (!(s >= 0 && d >= 0 && d <= maxDur && e <= arrivalMs + maxDur)) {
       bad |= Bad.Time;
-      if (!(e <= arrivalMs + maxDur && e >= 0)) e = arrivalMs;
-      rec.startMs = s = rec.endMs = e;
+      const end = e <= arrivalMs + maxDur && e >= 0 ? e : arrivalMs;
+      rec.startMs = rec.endMs = end;
+      span = 0;
     }
+    if (span < MIN_SPAN_MS) span = MIN_SPAN_MS;
 
-    // counters: at most line rate over the span, at most a largest packet per packet
-    const span = e - s > MIN_SPAN_MS ? e - s : MIN_SPAN_MS;
-    let b = rec.bytes, p = rec.packets;
-    const maxB = span * this.bytesPerMs, maxP = span * this.packetsPerMs;
-    if (!(b * r <= maxB)) {
+    const b = rec.bytes, p = rec.packets;
+    if (!(b * r <= span * this.bytesPerMs && p * r <= span * this.packetsPerMs && (p === 0 || b <= p * this.maxPacket))) {
       bad |= Bad.Counter;
-      b = b >= 0 ? Math.floor(maxB / r) : 0;
+      this.clamp(rec, r, span);
     }
-    if (!(p * r <= maxP)) {
-      bad |= Bad.Counter;
-      p = p >= 0 ? Math.floor(maxP / r) : 0;
-    }
-    if (p > 0 && b > p * l.maxPacketBytes) {
-      bad |= Bad.Counter;
-      b = p * l.maxPacketBytes;
-    }
-    rec.bytes = b;
-    rec.packets = p;
 
     if (r === 1) {
-      rec.scaledBytes = b;
-      rec.scaledPackets = p;
+      rec.scaledBytes = rec.bytes;
+      rec.scaledPackets = rec.packets;
       rec.scaledFlows = 1;
     } else if (r % 1 === 0) {
       // below 2^53 by the bounds above, so exact
-      rec.scaledBytes = b * r;
-      rec.scaledPackets = p * r;
+      rec.scaledBytes = rec.bytes * r;
+      rec.scaledPackets = rec.packets * r;
       rec.scaledFlows = r;
     } else {
-      this.fractional(rec, b, p, r);
+      this.fractional(rec, rec.bytes, rec.packets, r);
     }
     return bad;
+  }
+
+  /** Counters past what one flow can carry: at most line rate over the span, at most a largest packet per packet. */
+  private clamp(rec: FlowRecord, r: number, span: number): void {
+    let b = rec.bytes, p = rec.packets;
+    const maxB = span * this.bytesPerMs, maxP = span * this.packetsPerMs;
+    if (!(b * r <= maxB)) b = b >= 0 ? Math.floor(maxB / r) : 0;
+    if (!(p * r <= maxP)) p = p >= 0 ? Math.floor(maxP / r) : 0;
+    if (p > 0 && b > p * this.maxPacket) b = p * this.maxPacket;
+    rec.bytes = b;
+    rec.packets = p;
   }
 
   /**

@@ -31,11 +31,15 @@ function make(opts: { allow?: (e: string) => boolean; overrides?: Record<string,
   const metrics = new Metrics();
   const d = new Dispatcher({
     decoders: { [Format.NetflowV5]: new Netflow5Decoder({ report: (e) => d.reportError(e, e.exporter, Format.NetflowV5) }) },
-    normalizer: new RecordNormalizer({ defaultRate: opts.def ?? 1, overrides: opts.overrides ?? {} }),
     metrics, allow: opts.allow,
   });
   const rates: number[] = [];
-  d.setHandler((r: FlowRecord) => rates.push(r.samplingRate));
+  // the rates as the pipeline's record handler resolves them (flow/normalize.ts)
+  const norm = new RecordNormalizer({ defaultRate: opts.def ?? 1, overrides: opts.overrides ?? {} });
+  d.setHandler((r: FlowRecord) => {
+    norm.normalize(r, 0);
+    rates.push(r.samplingRate);
+  });
   return { d, metrics, rates };
 }
 
