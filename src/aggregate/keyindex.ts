@@ -168,14 +168,15 @@ export const PAGE_MASK = PAGE - 1;
  */
 export class PagePool {
   private readonly free: Float64Array[] = [];
-  constructor(readonly stride: number, private readonly maxFree: number) {}
+  /** `pages`: enough for every id of the index (its max / PAGE), also the most kept free */
+  constructor(readonly stride: number, readonly pages: number) {}
 
   take(): Float64Array {
     return this.free.pop() ?? new Float64Array(PAGE * this.stride);
   }
 
   give(page: Float64Array): void {
-    if (this.free.length >= this.maxFree) return;
+    if (this.free.length >= this.pages) return;
     page.fill(0);
     this.free.push(page);
   }
@@ -192,47 +193,49 @@ export class PagePool {
  * array up to the highest id cost maxHosts × 48 bytes for every open interval, 57 MB at 100,000 hosts).
  */
 export class Counters {
-  /** per page of ids: its counters, undefined while none of its ids was counted */
-  pages: (Float64Array | undefined)[] = [];
+  /** per page of ids: its counters, NO_PAGE while none of its ids was counted (one element kind, no holes) */
+  pages: Float64Array[];
   readonly stride: number;
 
   constructor(private readonly pool: PagePool) {
     this.stride = pool.stride;
+    this.pages = new Array<Float64Array>(pool.pages).fill(NO_PAGE);
   }
 
   /** The page holding `id`'s counters, which sit at (id & PAGE_MASK) * stride. */
   at(id: number): Float64Array {
-    return this.pages[id >>> PAGE_BITS] ?? this.take(id >>> PAGE_BITS);
-  }
-
-  private take(p: number): Float64Array {
-    while (this.pages.length < p) this.pages.push(undefined);
-    return (this.pages[p] = this.pool.take());
+    const pg = this.pages[id >>> PAGE_BITS]!;
+    return pg !== NO_PAGE ? pg : (this.pages[id >>> PAGE_BITS] = this.pool.take());
   }
 
   /** Gives the pages back for the next interval. */
   reset(): void {
-    for (const pg of this.pages) if (pg !== undefined) this.pool.give(pg);
-    this.pages.length = 0;
+    const pages = this.pages;
+    for (let p = 0; p < pages.length; p++) {
+      if (pages[p] === NO_PAGE) continue;
+      this.pool.give(pages[p]!);
+      pages[p] = NO_PAGE;
+    }
   }
 
   /** Whether id holds anything. */
   has(id: number): boolean {
     const pg = this.pages[id >>> PAGE_BITS];
-    return pg !== undefined && holds(pg, (id & PAGE_MASK) * this.stride, this.stride);
+    return pg !== undefined && pg !== NO_PAGE && holds(pg, (id & PAGE_MASK) * this.stride, this.stride);
   }
 
   /** id's counters (a view, for summaries); undefined when its page was never taken. */
   view(id: number): Float64Array | undefined {
     const pg = this.pages[id >>> PAGE_BITS];
+    if (pg === undefined || pg === NO_PAGE) return undefined;
     const at = (id & PAGE_MASK) * this.stride;
-    return pg?.subarray(at, at + this.stride);
+    return pg.subarray(at, at + this.stride);
   }
 
   /** Marks in `used` the ids holding anything. */
   mark(used: Uint8Array, size: number): void {
     for (let p = 0; p < this.pages.length; p++) {
-      if (this.pages[p] === undefined) continue;
+      if (this.pages[p] === NO_PAGE) continue;
       const end = Math.min(size, (p + 1) << PAGE_BITS);
       for (let id = p << PAGE_BITS; id < end; id++) if (!used[id] && this.has(id)) used[id] = 1;
     }
@@ -241,10 +244,10 @@ export class Counters {
   /** Moves the counters to the ids of a retain() map, into pages of their own. */
   renumber(map: Int32Array): void {
     const st = this.stride, old = this.pages;
-    this.pages = [];
+    this.pages = new Array<Float64Array>(old.length).fill(NO_PAGE);
     for (let p = 0; p < old.length; p++) {
-      const pg = old[p];
-      if (pg === undefined) continue;
+      const pg = old[p]!;
+      if (pg === NO_PAGE) continue;
       const end = Math.min(map.length, (p + 1) << PAGE_BITS);
       for (let id = p << PAGE_BITS; id < end; id++) {
         const to = map[id]!;
@@ -253,9 +256,12 @@ export class Counters {
         this.at(to).set(pg.subarray(from, from + st), (to & PAGE_MASK) * st);
       }
     }
-    for (const pg of old) if (pg !== undefined) this.pool.give(pg);
+    for (const pg of old) if (pg !== NO_PAGE) this.pool.give(pg);
   }
 }
+
+/** The page of ids no count has touched yet. */
+const NO_PAGE = new Float64Array(0);
 
 /** Whether any of the `n` counters at `at` is non-zero. */
 function holds(pg: Float64Array, at: number, n: number): boolean {

@@ -60,9 +60,9 @@ export class OpenKeys {
     this.hosts4 = new KeyIndex(1, maxHosts);
     this.hosts6 = new KeyIndex(4, maxHosts, 6);
     this.ports = new KeyIndex(1, maxPorts, 8);
-    // enough free pages for one interval holding every id
-    this.hostPages = new PagePool(6, (maxHosts >>> PAGE_BITS) + 2);
-    this.portPages = new PagePool(12, (maxPorts >>> PAGE_BITS) + 2);
+    // a page for every id an index can hold; as many kept free
+    this.hostPages = new PagePool(6, (maxHosts >>> PAGE_BITS) + 1);
+    this.portPages = new PagePool(12, (maxPorts >>> PAGE_BITS) + 1);
   }
 
   /** Looks up the record's ids: local hosts by the direction (out: source, in: destination, internal: both). */
@@ -299,8 +299,8 @@ export class Window {
       const rows: PortRow[] = [];
       const pt = this.keys.ports, pages = this.ports.pages;
       for (let e = 0; e < pt.size; e++) {
-        const v = pages[e >>> PAGE_BITS];
-        if (v === undefined) {
+        const v = pages[e >>> PAGE_BITS]!;
+        if (v.length === 0) {
           e |= PAGE_MASK; // the whole page is empty
           continue;
         }
