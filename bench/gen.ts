@@ -3,6 +3,8 @@
 // optional spoofed-source flood). Deterministic for a seed. The buffer is reused between calls: copy
 // what you keep.
 
+import type { IntervalSummary } from '../src/aggregate/summary.js';
+
 /** xorshift32: fast, seedable, good enough to shape traffic. */
 export class Rng {
   private s: number;
@@ -395,4 +397,26 @@ export function* floodV5(sources: number, bytes: number, exportSec: number): Gen
     }
     yield n === 30 ? buf : buf.subarray(0, 24 + 48 * n);
   }
+}
+
+const ZERO = { bytes: 0, packets: 0, flows: 0 };
+
+/**
+ * One interval starting at `start` with `hosts` host rows (half receivers, half senders, 4 per /24) and
+ * little else: what a sink formats and sends for a network of that size. Bytes differ per interval.
+ */
+export function hostsSummary(start: number, hosts: number): IntervalSummary {
+  const rows: IntervalSummary['hosts'] = [];
+  for (let i = 0; i < hosts; i++) {
+    const n = i >> 1;
+    rows.push({ host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, group: 'home', direction: i & 1 ? 'out' : 'in',
+      bytes: 1500 * (i + 1) + start, packets: i + 1, flows: 1 });
+  }
+  const d = { bytes: 1, packets: 1, flows: 1, bps: 0.8, pps: 0.1 };
+  const z = ZERO;
+  return {
+    start, end: start + 10, interval: 10, directions: { in: d, out: d, internal: d, external: d }, hosts: rows,
+    hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z }, protocols: [], groups: [],
+    exporters: [], stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
+  };
 }

@@ -2,32 +2,14 @@
 // (v1 /write, and the client's v2 path through the test shim) and carbon-cache (10,000 metric paths).
 // Also the InfluxDB line formatting: cached series keys next to building a client Point per row.
 import { Point } from '@influxdata/influxdb-client';
-import type { IntervalSummary } from '../src/aggregate/summary.js';
 import { GraphiteSink } from '../src/export/graphite.js';
 import { InfluxSink, type InfluxSinkOptions } from '../src/export/influx.js';
 import { SeriesWalker } from '../src/export/series.js';
 import { Metrics } from '../src/lib/counters.js';
 import { carbonMissing, startCarbon } from '../test/helpers/carbon.js';
 import { influxdMissing, startInfluxd, startV2Shim } from '../test/helpers/influxd.js';
+import { hostsSummary } from './gen.js';
 import { rate, type BenchRow } from './report.js';
-
-const z = { bytes: 0, packets: 0, flows: 0 };
-
-/** One interval with `hosts` host rows (half receivers, half senders, 4 per /24) and little else. */
-function summary(start: number, hosts: number): IntervalSummary {
-  const rows: IntervalSummary['hosts'] = [];
-  for (let i = 0; i < hosts; i++) {
-    const n = i >> 1;
-    rows.push({ host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, group: 'home', direction: i & 1 ? 'out' : 'in',
-      bytes: 1500 * (i + 1), packets: i + 1, flows: 1 });
-  }
-  const d = { bytes: 1, packets: 1, flows: 1, bps: 0.8, pps: 0.1 };
-  return {
-    start, end: start + 10, interval: 10, directions: { in: d, out: d, internal: d, external: d }, hosts: rows,
-    hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z }, protocols: [], groups: [],
-    exporters: [], stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
-  };
-}
 
 const teardowns: (() => unknown)[] = [];
 const t = { teardown: (f: () => unknown) => void teardowns.push(f) };
@@ -42,7 +24,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 }
 
 function formatRows(): BenchRow[] {
-  const s = summary(1793491200, 10_000);
+  const s = hostsSummary(1793491200, 10_000);
   const walker = new SeriesWalker();
   const sink = new InfluxSink({}, { metrics: new Metrics() });
   const cached = rate(() => sink.format(s).length, 1000);
@@ -82,7 +64,7 @@ async function influxRows(): Promise<BenchRow[]> {
     const sink = new InfluxSink(opts, { metrics });
     const db = opts.bucket!.split('/')[0]!;
     for (const [i, what] of [[0, 'new series'], [1, 'existing series']] as const) {
-      const s = summary(now - 60 + i * 10, 10_000);
+      const s = hostsSummary(now - 60 + i * 10, 10_000);
       const lines0 = metrics.total('sink_lines_total');
       const t0 = process.hrtime.bigint();
       sink.write(s);
@@ -108,7 +90,7 @@ async function graphiteRows(): Promise<BenchRow[]> {
   const now = Math.floor(Date.now() / 10_000) * 10;
   // 2,000 host rows × 5 fields = 10,000 metric paths (+ 26 totals and self-metrics)
   for (const [i, what] of [[0, 'new series (whisper files created)'], [1, 'existing series']] as const) {
-    const s = summary(now - 60 + i * 10, 2000);
+    const s = hostsSummary(now - 60 + i * 10, 2000);
     const probe = sink.format(s).flatMap((c) => c.text.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!));
     const t0 = process.hrtime.bigint();
     sink.write(s);

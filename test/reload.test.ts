@@ -7,22 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cat, ip4, u16, u32, u8 } from './decode/nf-build.js';
+import { v5Datagram } from './helpers/cli-process.js';
 import { directionTotals, parseLines } from './helpers/totals.js';
 
 const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-
-/** A NetFlow v5 datagram of `n` records src → dst, `bytes` and 2 packets each, flows ending now. */
-function v5(src: string, dst: string, n: number, bytes: number): Buffer {
-  const now = Date.now(), uptime = 100_000;
-  const recs: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    recs.push(cat(ip4(src), ip4(dst), u32(0), u16(1), u16(2), u32(2), u32(bytes), u32(uptime - 500), u32(uptime - 100),
-      u16(40000 + i), u16(443), u8(0), u8(0x18), u8(6), u8(0), u16(0), u16(0), u8(24), u8(24), u16(0)));
-  }
-  return cat(u16(5), u16(n), u32(uptime), u32(Math.floor(now / 1000)), u32((now % 1000) * 1e6), u32(0), u8(0), u8(0), u16(0), ...recs);
-}
 
 t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a bad file changes nothing', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-reload-'));
@@ -52,8 +41,8 @@ t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a
   const records = () => metric(/^flowbridge_records_total(?:\{[^}]*\})? (\d+)/m);
 
   // before: 10.2/16 is not home, so lab traffic is external
-  await send(v5('10.1.0.5', '192.0.2.9', 3, 1000));
-  await send(v5('10.2.0.7', '192.0.2.9', 2, 500));
+  await send(v5Datagram('10.1.0.5', '192.0.2.9', 3, 1000));
+  await send(v5Datagram('10.2.0.7', '192.0.2.9', 2, 500));
   for (let i = 0; i < 100 && (await records()) < 5; i++) await sleep(50);
 
   // a second group, another output file, an alert on it, and a key that needs a restart
@@ -64,8 +53,8 @@ t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a
   const done = await waitFor(/"msg":"configuration reloaded"/, mark);
   t.ok(done, 'reloaded');
   t.match(err.slice(mark), /"keys":\["interval"\][^\n]*apply only after a restart/, 'says which changed keys need a restart');
-  await send(v5('10.1.0.5', '192.0.2.9', 3, 1000));
-  await send(v5('10.2.0.7', '192.0.2.9', 2, 500));
+  await send(v5Datagram('10.1.0.5', '192.0.2.9', 3, 1000));
+  await send(v5Datagram('10.2.0.7', '192.0.2.9', 2, 500));
   for (let i = 0; i < 100 && (await records()) < 10; i++) await sleep(50);
 
   // a broken file: reported, and the running configuration (lab included) keeps working
@@ -74,7 +63,7 @@ t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a
   child.kill('SIGHUP');
   t.match((await waitFor(/"msg":"configuration not reloaded[^"]*"/, mark))[0], /not reloaded/);
   t.match(err.slice(mark), /networks/, 'the error names the key');
-  await send(v5('10.2.0.8', '192.0.2.9', 1, 700));
+  await send(v5Datagram('10.2.0.8', '192.0.2.9', 1, 700));
   for (let i = 0; i < 100 && (await records()) < 11; i++) await sleep(50);
   t.equal(await metric(/^flowbridge_config_reloads_total\{result="ok"\} (\d+)/m), 1, 'one reload applied');
   t.equal(await metric(/^flowbridge_config_reloads_total\{result="invalid"\} (\d+)/m), 1, 'one refused');

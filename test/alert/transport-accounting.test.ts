@@ -37,6 +37,14 @@ async function produce(tr: Transport, total: number, burst: number): Promise<num
   return n;
 }
 
+/** A loopback UDP socket that never reads: a syslog receiver that is not keeping up. Returns its port. */
+async function silentReceiver(t: { teardown(fn: () => unknown): void }): Promise<number> {
+  const rx = createSocket('udp4');
+  await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve));
+  t.teardown(() => rx.close());
+  return rx.address().port;
+}
+
 t.test('TCP receiver that accepts and never reads: sent + dropped + queued = produced, during and after stop', async (t) => {
   const bh = await startBlackhole({ read: false });
   t.teardown(() => bh.close());
@@ -78,10 +86,7 @@ t.test('TCP: a receiver that goes away with writes pending, then refuses reconne
 });
 
 t.test('UDP: sends in flight at stop are dropped, not lost', async (t) => {
-  const rx = createSocket('udp4');
-  await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve));
-  const port = (rx.address()).port;
-  t.teardown(() => rx.close());
+  const port = await silentReceiver(t);
   const m = new Metrics();
   const tr = transport(m, { protocol: 'udp', port, queue: 1000 });
   // one synchronous burst: the socket is still binding, so every send is in flight when stop() runs
@@ -100,10 +105,7 @@ t.test('UDP: sends in flight at stop are dropped, not lost', async (t) => {
 });
 
 t.test('UDP: bursts past the in-flight cap to a receiver that never reads; stop with time to finish', async (t) => {
-  const rx = createSocket('udp4');
-  await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve));
-  const port = (rx.address()).port;
-  t.teardown(() => rx.close());
+  const port = await silentReceiver(t);
   const m = new Metrics();
   const tr = transport(m, { protocol: 'udp', port, queue: 1000 });
   const produced = await produce(tr, 100_000, 2000);

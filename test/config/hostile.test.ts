@@ -1,26 +1,10 @@
 // Configuration that a careless or hostile hand wrote: prototype keys, options given twice, options
 // that do not exist, credentials that must not reach --print-config or an error message.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/lib/errors.js';
-import { loadConfig, printConfig, type LoadOptions } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
+import { printConfig, type LoadOptions } from '../../src/config/load.js';
 import { main, parseCli } from '../../src/cli.js';
-
-const load = (o: LoadOptions = {}): Config => loadConfig({ argv: [], env: {}, ...o });
-
-/** The error a load throws; fails the test when it does not throw a one-line ConfigError. */
-function errorOf(t: Test, o: LoadOptions): ConfigError {
-  try {
-    load(o);
-  } catch (e) {
-    t.ok(e instanceof ConfigError, 'a ConfigError');
-    t.notMatch((e as Error).message, /\n/, 'one line');
-    return e as ConfigError;
-  }
-  t.fail(`did not throw: ${JSON.stringify(o)}`);
-  return new ConfigError('', '');
-}
+import { errorOf, load } from '../helpers/config.js';
 
 t.test('__proto__, constructor and prototype keys are unknown keys, not silently dropped', (t) => {
   const dir = t.testdir({

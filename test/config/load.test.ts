@@ -1,25 +1,9 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/lib/errors.js';
-import { defaultConfig, loadConfig, loadConfigFrom, printConfig, renderConfig, type LoadOptions } from '../../src/config/load.js';
+import { defaultConfig, loadConfigFrom, printConfig, renderConfig, type LoadOptions } from '../../src/config/load.js';
 import { listLeaves, schema, type Config, type Section } from '../../src/config/schema.js';
 import { duration, positiveInt, text } from '../../src/config/formats.js';
-
-/** Isolated from the real process: no env, no argv unless given. */
-const load = (o: LoadOptions = {}): Config => loadConfig({ argv: [], env: {}, ...o });
-
-/** The error a load throws; fails the test when it does not throw a one-line ConfigError. */
-function errorOf(t: Test, o: LoadOptions): ConfigError {
-  try {
-    load(o);
-  } catch (e) {
-    t.ok(e instanceof ConfigError, 'a ConfigError');
-    t.notMatch((e as Error).message, /\n/, 'one line');
-    return e as ConfigError;
-  }
-  t.fail('did not throw');
-  return new ConfigError('', '');
-}
+import { errorOf, load } from '../helpers/config.js';
 
 // Written by hand: the type makes tsc check the interface against the real defaults' shape. The
 // sections of sinks, alerts and web are checked by their own tests.

@@ -7,31 +7,13 @@ import t from 'tap';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { InfluxSink, type InfluxSinkOptions } from '../../src/export/influx.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { startBlackhole } from '../helpers/blackhole.js';
+import { hostsSummary } from '../../bench/gen.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-const z = { bytes: 0, packets: 0, flows: 0 };
-
-/** One interval with `hosts` host rows (half receivers, half senders) and little else. */
-function summary(start: number, hosts: number): IntervalSummary {
-  const rows: IntervalSummary['hosts'] = [];
-  for (let i = 0; i < hosts; i++) {
-    const n = i >> 1;
-    rows.push({ host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, group: 'home', direction: i & 1 ? 'out' : 'in',
-      bytes: 1500 * (i + 1) + start, packets: i + 1, flows: 1 });
-  }
-  const d = { bytes: 1, packets: 1, flows: 1, bps: 0.8, pps: 0.1 };
-  return {
-    start, end: start + 10, interval: 10, directions: { in: d, out: d, internal: d, external: d }, hosts: rows,
-    hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z }, protocols: [], groups: [],
-    exporters: [], stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
-  };
-}
 
 const MB = 1024 * 1024;
 
@@ -57,7 +39,7 @@ for (const read of [true, false]) {
     const t0 = Date.now();
     // bounded in count and in time: 400 intervals or 4 s, whichever comes first
     for (let i = 0; i < 400 && Date.now() - t0 < 4000; i++) {
-      const s = summary(1_793_491_200 + i * 10, 2000);
+      const s = hostsSummary(1_793_491_200 + i * 10, 2000);
       handed += probe.format(s).length + 1; // + the sink's own row
       sink.write(s);
       steps++;
@@ -101,10 +83,10 @@ t.test('stop() ends within stopTimeoutMs while a request hangs longer than that'
   const metrics = new Metrics();
   const sink = new InfluxSink({ api: 'v1', url: `http://127.0.0.1:${hole.port}`, bucket: 'db', timeoutMs: 30_000, stopTimeoutMs: 500 }, { metrics });
   const probe = new InfluxSink({}, { metrics: new Metrics() });
-  const lines = probe.format(summary(1_793_491_200, 100)).length + 1;
+  const lines = probe.format(hostsSummary(1_793_491_200, 100)).length + 1;
   await probe.stop();
-  sink.write(summary(1_793_491_200, 100));
-  sink.write(summary(1_793_491_210, 100));
+  sink.write(hostsSummary(1_793_491_200, 100));
+  sink.write(hostsSummary(1_793_491_210, 100));
   await sleep(100);
   t.ok(sink.queued > 0);
   const t1 = Date.now();

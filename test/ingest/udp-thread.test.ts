@@ -1,6 +1,7 @@
 // The socket read in a worker thread: same datagrams, sources, counters and errors as on the main
 // thread, nothing lost at stop, and a bounded hand-over that drops (and counts) when decoding is behind.
 import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Metrics } from '../../src/lib/counters.js';
 import { client, waitFor } from '../helpers/udp.js';
 import { ListenError, UdpListener } from '../../src/ingest/udp.js';
@@ -8,6 +9,15 @@ import { ThreadReceiver } from '../../src/ingest/udp-thread.js';
 
 const OPTS = { timeout: 20_000 };
 
+
+/** Another process sending `n` 20-byte datagrams to `port`, `gapMs` apart: it sends while this one is busy. */
+function trickle(port: number, n: number, gapMs: number): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let i = 0;
+    const next = () => { if (i++ >= ${n}) return s.close(); s.send(Buffer.alloc(20, 120), ${port}, '127.0.0.1', () => setTimeout(next, ${gapMs})); };
+    next();`], { stdio: 'ignore' });
+  return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
+}
 
 /** Datagram i: its index, then filler of a length that varies with i. */
 const payload = (i: number): Buffer => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1 + ((i * 37) % 1400), i & 255)]);
@@ -109,17 +119,12 @@ t.test('hand-over bound counts the batches\' buffers: datagrams trickling in whi
   const b = await r.start();
   t.ok(b.ok);
   t.teardown(() => r.stop());
-  // another process sends 400 small datagrams 2 ms apart: the worker hands most over one per batch
-  const { spawn } = await import('node:child_process');
-  const sender = spawn(process.execPath, ['-e', `
-    const s = require('node:dgram').createSocket('udp4'); let i = 0;
-    const next = () => { if (i++ >= 400) return s.close(); s.send(Buffer.from('x'.repeat(20)), ${b.ok ? b.port : 0}, '127.0.0.1', () => setTimeout(next, 2)); };
-    next();`], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => sender.once('exit', resolve));
+  // 400 small datagrams 2 ms apart: the worker hands most over one per batch
+  const sender = trickle(b.ok ? b.port : 0, 400, 2);
   // the main thread is busy (decoding far behind) while they arrive
   const until = Date.now() + 2500;
-  while (Date.now() < until && sender.exitCode === null) { /* busy */ }
-  await exited;
+  while (Date.now() < until && sender.child.exitCode === null) { /* busy */ }
+  await sender.exited;
   await waitFor(() => delivered + dropped === 400, 5000);
   // each in-flight batch holds a 64 KB buffer, however few bytes it carries
   t.ok(delivered <= bound / (64 * 1024) + 2, `${delivered} delivered while busy (at most the bound's buffers), ${dropped} dropped`);
@@ -140,13 +145,8 @@ t.test('a backlog is walked in slices: timers (the web page, /healthz) run betwe
   const b = await r.start();
   t.ok(b.ok);
   t.teardown(() => r.stop());
-  const { spawn } = await import('node:child_process');
   // 300 datagrams 1 ms apart: many batches wait while the first ones are walked
-  const sender = spawn(process.execPath, ['-e', `
-    const s = require('node:dgram').createSocket('udp4'); let i = 0;
-    const next = () => { if (i++ >= 300) return s.close(); s.send(Buffer.from('x'), ${b.ok ? b.port : 0}, '127.0.0.1', () => setTimeout(next, 1)); };
-    next();`], { stdio: 'ignore' });
-  await new Promise((resolve) => sender.once('exit', resolve));
+  await trickle(b.ok ? b.port : 0, 300, 1).exited;
   await waitFor(() => delivered === 300, 10_000);
   t.ok(timerAt > 0 && timerAt < 100, `a timer due at once ran after ${timerAt} of 300 datagrams (20 ms slices of 2 ms each)`);
 });
