@@ -15,11 +15,11 @@ import { Worker } from 'node:worker_threads';
 export const MAX_IN_FLIGHT = 16 * 1024 * 1024;
 const BATCH_BYTES = 64 * 1024;
 /**
- * Returned batch buffers the worker keeps for reuse: as many as can be in flight, so after a backlog
- * (an interval's summary) it does not free buffers only to allocate them again at the next one; the
- * pool is bounded by the in-flight bound (16 MB).
+ * Returned batch buffers the worker keeps for reuse (1 MB): the steady state needs a few; after a
+ * backlog the rest are freed and allocated again at the next (a few µs each). Keeping as many as can
+ * be in flight held 16 MB more under a flood, when the bound is full all the time.
  */
-const MAX_FREE = Math.ceil(MAX_IN_FLIGHT / BATCH_BYTES) + 1;
+const MAX_FREE = 16;
 
 export type BindResult = { ok: true; port: number; address: string; recvActual: number } | { ok: false; code: string; message: string };
 
