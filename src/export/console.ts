@@ -39,9 +39,12 @@ export function formatConsole(s: IntervalSummary, top = 5): string {
   if (ports.length) {
     lines.push(`  top ports: ${ports.map((p) => `${p.protocol}/${p.port} ${p.direction} ${si((p.bytes * 8) / s.interval)}bps`).join(', ')}`);
   }
+  // the collector counters cover the wall-clock time since the previous summary, not this interval's
+  // records (an empty interval can follow a burst): label both so they are not read as one figure
   const c = s.stats.collector;
   const health = Object.keys(c).filter((k) => c[k]).map((k) => `${k} ${c[k]}`).join(' ');
-  lines.push(`  records ${s.stats.records}${s.stats.late ? ` late ${s.stats.late}` : ''}${health ? `  ${health}` : ''}`);
+  lines.push(`  this interval: records ${s.stats.records}${s.stats.late ? ` late ${s.stats.late}` : ''}` +
+    (health ? `  |  since last line: ${health}` : ''));
   return `${lines.join('\n')}\n`;
 }
 

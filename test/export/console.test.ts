@@ -28,7 +28,16 @@ t.test('the console table shows directions, top hosts and ports, and collector h
   t.match(text, /top receivers: 10\.1\.0\.99 1\.00Mbps/);
   t.match(text, /top senders: 2001:db8:1::10 100bps/);
   t.match(text, /top ports: tcp\/443 in 1\.00Mbps/);
-  t.match(text, /records 4 late 2 {2}datagrams 3/);
+  t.match(text, /\n {2}this interval: records 4 late 2 {2}\| {2}since last line: datagrams 3\n$/);
+  t.end();
+});
+
+t.test('an empty interval after a burst: its records and the collector counters are labelled apart (#18)', (t) => {
+  const empty = { ...summary, hosts: [], ports: [], stats: { ...summary.stats, records: 0, late: 0, collector: { datagrams: 12, records: 20540, decodeErrors: 0 } } };
+  const last = formatConsole(empty).trimEnd().split('\n').at(-1)!;
+  t.equal(last, '  this interval: records 0  |  since last line: datagrams 12 records 20540');
+  const quiet = formatConsole({ ...empty, stats: { ...empty.stats, collector: { datagrams: 0, records: 0 } } }).trimEnd().split('\n').at(-1)!;
+  t.equal(quiet, '  this interval: records 0', 'nothing since the last line: no second part');
   t.end();
 });
 

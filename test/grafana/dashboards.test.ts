@@ -146,3 +146,32 @@ t.test('several collectors: both dashboards select instances and sum over them',
   t.equal(inst.regex, `/^(?!(${subtrees.join('|')})$).*/`, 'the instance list leaves out exactly the subtrees of docs/metrics.md');
   t.end();
 });
+
+// A panel drawing one series per host or port shows at most $top of them (#18): thousands otherwise.
+function ignoringTop(d: ReturnType<typeof loadDashboard>, field: 'query' | 'target'): string[] {
+  const vars = new Map(queryVariables(d).map((v) => [v.name, variableQuery(v).text]));
+  // $top itself, or a variable whose query ranks with top(…, $top)
+  const honours = (text: string): boolean => text.includes('$top') && (!/\$top\w/.test(text) || [...text.matchAll(/\$(top\w+)/g)]
+    .every((m) => /\btop\(.*\$top\b/.test(vars.get(m[1]!) ?? '')));
+  const perKey = field === 'query'
+    ? (q: string) => /GROUP BY time\(\$__interval\),[^)]*\b(host|port)\b/.test(q)
+    : (q: string) => /\$prefix\.(hosts|ports)\./.test(q);
+  return allPanels(d).filter((p) => p.type === 'timeseries')
+    .flatMap((p) => (p.targets ?? []).map((x) => ({ title: p.title, text: String(x[field]) })))
+    .filter((q) => perKey(q.text) && !honours(q.text)).map((q) => `${q.title}: ${q.text}`);
+}
+
+t.test('time series per host or port honour $top, in both dashboards', (t) => {
+  t.same(ignoringTop(influx, 'query'), [], 'InfluxDB');
+  t.same(ignoringTop(graphite, 'target'), [], 'Graphite');
+  for (const name of ['top_in_hosts', 'top_out_hosts', 'top_ports']) {
+    t.match(influx.templating.list.find((v) => v.name === name), { hide: 2, includeAll: true, multi: true, refresh: 2 },
+      `${name}: hidden, all values, refreshed with the time range`);
+  }
+  // the check itself: a per-host panel without $top is caught
+  const broken = structuredClone(influx);
+  const receivers = allPanels(broken).find((p) => p.title === 'Receivers (in)')!;
+  receivers.targets![0]!.query = String(receivers.targets![0]!.query).replace('$top_in_hosts', '$host');
+  t.equal(ignoringTop(broken, 'query').length, 1, 'a panel ignoring $top fails');
+  t.end();
+});

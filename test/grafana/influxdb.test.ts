@@ -63,6 +63,18 @@ async function run(q: string, db = DB): Promise<SeriesResult[]> {
 }
 const rows = (r: SeriesResult[]) => r.reduce((n, s) => n + s.values.length, 0);
 
+// Grafana runs the hidden variables (the $top hosts and ports) with the same values first, then sends
+// their "All" as the alternation of every value they returned.
+const hidden = queryVariables(dash).filter((v) => v.hide === 2);
+async function expand(text: string, vars: Record<string, VarValue>, interval = 20, db = DB): Promise<string> {
+  const s = sub(vars, interval);
+  for (const v of hidden.filter((h) => text.includes(`$${h.name}`))) {
+    s.allValues[v.name] = (await run(substitute(variableQuery(v).text, s), db)).flatMap((r) => r.values.map((x) => String(x[1])));
+    s.vars[v.name] = { all: true };
+  }
+  return substitute(text, s);
+}
+
 t.test('the fixture is in influxd, alerts included', async (t) => {
   t.equal(summaries.length, 30);
   t.equal(metrics.total('sink_errors_total', { sink: 'influx' }), 0);
@@ -88,7 +100,7 @@ t.test('every panel and annotation query returns data with every variable at "Al
   t.ok(queries.length >= 20, `${queries.length} queries`);
   for (const q of queries) {
     for (const interval of [10, 60]) {
-      const text = substitute(q.text, sub(ALL, interval));
+      const text = await expand(q.text, ALL, interval);
       const r = await run(text);
       t.ok(rows(r) > 0, `${q.where} ($__interval ${interval}s): ${r.length} series, ${rows(r)} rows`, { query: text });
     }
@@ -102,7 +114,7 @@ t.test('each variable set to one of its values, and to two of them (regex altern
     // a value with data in every query that uses the variable (a host that only receives has no "out" rows)
     let chosen: string | undefined;
     for (const value of values[name]!.slice(0, 25)) {
-      const counts = await Promise.all(using.map(async (q) => rows(await run(substitute(q.text, sub({ ...ALL, [name]: value }))))));
+      const counts = await Promise.all(using.map(async (q) => rows(await run(await expand(q.text, { ...ALL, [name]: value })))));
       if (counts.every((n) => n > 0)) {
         chosen = value;
         break;
@@ -111,7 +123,7 @@ t.test('each variable set to one of its values, and to two of them (regex altern
     t.ok(chosen !== undefined, `${name} = ${chosen}: every query returns data`);
     if (values[name]!.length > 1) {
       const two = values[name]!.slice(0, 2);
-      const counts = await Promise.all(using.map(async (q) => rows(await run(substitute(q.text, sub({ ...ALL, [name]: two }))))));
+      const counts = await Promise.all(using.map(async (q) => rows(await run(await expand(q.text, { ...ALL, [name]: two })))));
       t.ok(counts.some((n) => n > 0), `${name} = (${two.join('|')}): data`);
     }
   }
@@ -136,6 +148,24 @@ t.test('the panels show the capture: bytes per direction, top hosts, networks', 
   t.same(Object.fromEntries(servers), { in: want(0), out: want(2) }, 'group "servers" (10.1.1.0/24): Σ of its hosts');
 });
 
+t.test('the receivers, senders and ports time series draw the $top largest only', async (t) => {
+  const panel = (title: string) => queries.find((q) => q.where.startsWith(`panel "${title}"`))!.text;
+  const largest = (i: 0 | 2, n: number) => Object.entries(truth.by_local_host).filter(([, v]) => v[i] > 0)
+    .sort((a, b) => b[1][i] - a[1][i]).slice(0, n).map(([h]) => h).sort();
+  t.ok(Object.keys(truth.by_local_host).length > 3, 'more hosts than the top shown');
+  for (const [title, i] of [['Receivers (in)', 0], ['Senders (out)', 2]] as const) {
+    for (const top of ['3', '10']) {
+      const r = await run(await expand(panel(title), { ...ALL, top }));
+      t.same(r.map((s) => s.tags!.host).sort(), largest(i, Number(top)), `${title}, top ${top}: the largest hosts by bytes`);
+    }
+  }
+  const byPort = (await run(substitute('SELECT sum(bytes) FROM ports WHERE $timeFilter GROUP BY port', sub(ALL))))
+    .map((s) => [s.tags!.port!, s.values[0]![1] as number] as const).sort((a, b) => b[1] - a[1]);
+  t.ok(byPort.length > 3, `${byPort.length} ports in the capture`);
+  const ports = await run(await expand(panel('Ports'), { ...ALL, top: '3' }));
+  t.same([...new Set(ports.map((s) => s.tags!.port))].sort(), byPort.slice(0, 3).map(([p]) => p).sort(), 'Ports, top 3: the largest ports by bytes');
+});
+
 t.test('two instances in one database: every panel sums them; one instance alone shows the capture once', async (t) => {
   for (const instance of ['a', 'b']) {
     const sink = new InfluxSink({ api: 'v1', url: influxd.url, bucket: MULTI, instance }, { metrics: new Metrics() });
@@ -151,7 +181,7 @@ t.test('two instances in one database: every panel sums them; one instance alone
   for (const name of ['direction', 'network', 'host', 'exporter']) t.same(vars[name], values[name], `${name}: the same values as one collector`);
   t.same((await run(substitute(variableQuery(queryVariables(dash).find((v) => v.name === 'host')!).text, sub({ ...ALL, instance: 'a' })), MULTI))
     .flatMap((s) => s.values.map((x) => String(x[1]))), values.host, 'host, instance = a: the hosts that collector saw');
-  for (const q of queries) t.ok(rows(await run(substitute(q.text, sub(ALL)), MULTI)) > 0, `${q.where}: data`);
+  for (const q of queries) t.ok(rows(await run(await expand(q.text, ALL, 20, MULTI), MULTI)) > 0, `${q.where}: data`);
   const panel = (title: string) => queries.find((q) => q.where.startsWith(`panel "${title}"`))!.text;
   const bytes = async (v: Record<string, VarValue>) => Object.fromEntries((await run(substitute(panel('Bytes over the range'), sub(v)), MULTI))
     .map((s) => [s.tags!.direction, s.values[0]![1]]));

@@ -4,7 +4,7 @@
 // certificates with openssl for the TLS listener.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,28 @@ export const RSYSLOGD = process.env.RSYSLOGD_PATH || '/usr/sbin/rsyslogd';
 /** null when rsyslogd is missing: the caller skips with this reason. */
 export function rsyslogMissing(): string | null {
   return existsSync(RSYSLOGD) ? null : `rsyslogd not found at ${RSYSLOGD} (apt-get install rsyslog rsyslog-gnutls rsyslog-openssl)`;
+}
+
+/** RSYSLOG_MODDIR (passed to rsyslogd as -M), else the directory holding imtcp, which rsyslog itself ships. */
+export function rsyslogModuleDir(): string | undefined {
+  if (process.env.RSYSLOG_MODDIR) return process.env.RSYSLOG_MODDIR;
+  const multiarch = existsSync('/usr/lib') ? readdirSync('/usr/lib').map((d) => `/usr/lib/${d}/rsyslog`) : [];
+  return ['/usr/lib/rsyslog', '/usr/lib64/rsyslog', ...multiarch].find((d) => existsSync(join(d, 'imtcp.so')));
+}
+
+const TLS_PACKAGES = { gtls: 'rsyslog-gnutls', ossl: 'rsyslog-openssl' } as const;
+
+/**
+ * null when rsyslog can run a TLS listener with `driver`. The drivers are separate, optional Debian
+ * packages: without one, rsyslogd only logs the failed listener, so say why and let the caller skip.
+ */
+export function rsyslogTlsMissing(driver: TlsListener['driver']): string | null {
+  const base = rsyslogMissing();
+  if (base) return base;
+  const dir = rsyslogModuleDir();
+  if (!dir) return `rsyslog's module directory not found (set RSYSLOG_MODDIR)`;
+  return existsSync(join(dir, `lmnsd_${driver}.so`)) ? null
+    : `rsyslog's ${driver} TLS driver (lmnsd_${driver}.so) is not in ${dir} (apt-get install ${TLS_PACKAGES[driver]})`;
 }
 
 /** One received message as the FlowJson template writes it. */
@@ -117,6 +139,8 @@ export function startRsyslog(t: Teardown, opts: RsyslogOptions = {}): Promise<Rs
 }
 
 async function startRsyslogOnce(t: Teardown, opts: RsyslogOptions): Promise<Rsyslog> {
+  const noTls = opts.tls && rsyslogTlsMissing(opts.tls.driver);
+  if (noTls) throw new Error(noTls); // at once, not after the 15 s readiness wait
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-rsyslog-'));
   for (const d of ['work', 'out']) mkdirSync(join(dir, d));
   const [udpPort, tcpPort, tlsPort] = [await freeUdpPort(), await freeTcpPort(), await freeTcpPort()];
@@ -124,7 +148,8 @@ async function startRsyslogOnce(t: Teardown, opts: RsyslogOptions): Promise<Rsys
   writeFileSync(conf, config(dir, udpPort, tcpPort, tlsPort, opts.tls, opts.udpRcvbuf));
   const out = join(dir, 'out', 'messages.jsonl');
   // a config typo is only logged and the daemon runs anyway: -N1 fails on it
-  const check = spawnSync(RSYSLOGD, ['-N1', '-f', conf], { encoding: 'utf8', timeout: 10_000 });
+  const modArgs = process.env.RSYSLOG_MODDIR ? ['-M', process.env.RSYSLOG_MODDIR] : [];
+  const check = spawnSync(RSYSLOGD, ['-N1', ...modArgs, '-f', conf], { encoding: 'utf8', timeout: 10_000 });
   if (check.status !== 0) throw new Error(`rsyslogd -N1 rejected the config: ${check.stderr || check.stdout}`);
   let child: ChildProcess | undefined;
   let probes = 0;
@@ -165,7 +190,7 @@ async function startRsyslogOnce(t: Teardown, opts: RsyslogOptions): Promise<Rsys
   };
 
   const launch = async (): Promise<void> => {
-    const c = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(RSYSLOGD, ['-n', ...modArgs, '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const onExit = () => c.kill('SIGKILL'); // the test process exiting without teardown (process.exit)
     process.once('exit', onExit);

@@ -103,3 +103,71 @@ t.test('the live page shows the replayed capture and live updates', { skip: miss
   t.strictSame(errors, [], 'no console errors');
   t.strictSame(blocked, [], 'nothing requested outside loopback');
 });
+
+/** Line boxes each occurrence of `word` takes in the alert keys: 1 = not broken. */
+function lineBoxes(word: string): number[] {
+  const out: number[] = [];
+  for (const td of document.querySelectorAll('#alerts td.keys')) {
+    const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const i = n.textContent!.indexOf(word);
+      if (i < 0) continue;
+      const r = document.createRange();
+      r.setStart(n, i);
+      r.setEnd(n, i + word.length);
+      out.push(new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size);
+    }
+  }
+  return out;
+}
+
+t.test('late parts are neutral unless a large share; alert keys stay whole; many alerts scroll in their box (#18)',
+  { skip: missing ?? false, timeout: 60_000 }, async (t) => {
+    const web = new WebServer({ listen: '127.0.0.1:0' }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
+    t.teardown(() => web.stop());
+    await web.start();
+    const z = { bytes: 0, packets: 0, flows: 0, bps: 0, pps: 0 };
+    const t0 = 1793491200;
+    const summary = (i: number, late: number): IntervalSummary => ({
+      start: t0 + 10 * i, end: t0 + 10 * i + 10, interval: 10,
+      directions: { in: { bytes: 1_250_000, packets: 1000, flows: 3, bps: 1_000_000, pps: 100 }, out: z, internal: z, external: z },
+      hosts: [], hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z }, protocols: [], groups: [], exporters: [],
+      stats: { records: 1000, late, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0,
+        collector: { datagrams: 100, records: 1000, decodeErrors: 0, templateMisses: 0, late } },
+    });
+    for (let i = 0; i < 30; i++) web.onSummary(summary(i, 20)); // 2 % of the records: normal
+    for (let i = 0; i < 100; i++) {
+      web.onAlert({ kind: 'threshold', name: 'uport', keys: { sourceIPv6Address: `2001:db8:1:0:1234:5678:9abc:${i.toString(16)}`, destinationTransportPort: 53 },
+        value: 5000, metric: 'packets', threshold: 1000, start: t0 + 290, end: t0 + 300, time: (t0 + 300) * 1000 + i });
+    }
+    web.setReady();
+    const { page, errors, blocked } = await openBrowser(t);
+    await page.goto(`http://127.0.0.1:${web.address().port}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#chart[data-points="30"]', { timeout: 10_000 });
+    await page.waitForSelector('#alerts tbody tr', { timeout: 10_000 });
+
+    const lateCell = () => page.$eval('#health tbody tr:nth-child(5) td:last-child', (td) => [td.parentElement!.firstChild!.textContent, td.textContent, td.className]);
+    t.same(await lateCell(), ['late parts', '600', 'num'], 'late parts at 2 % of the records: not red');
+    t.same(await page.$$eval('#health td.warn', (e) => e.length), 0, 'nothing in red');
+
+    t.equal(await page.$$eval('#alerts tbody tr', (r) => r.length), 100, 'every kept alert is listed');
+    for (const word of ['sourceIPv6Address', 'destinationTransportPort']) {
+      const boxes = await page.evaluate(lineBoxes, word);
+      t.ok(boxes.length === 100 && boxes.every((n) => n === 1), `${word}: never broken across lines (${[...new Set(boxes)].join(', ')} line boxes)`);
+    }
+    const box = await page.$eval('#alerts', (e) => {
+      const b = e.parentElement!;
+      return { height: b.getBoundingClientRect().height, scrolls: b.scrollHeight > b.clientHeight, overflow: getComputedStyle(b).overflowY };
+    });
+    t.ok(box.height <= 480 && box.scrolls && box.overflow === 'auto', `the alert list is capped (${Math.round(box.height)} px) and scrolls inside`);
+    const pageHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+    t.ok(pageHeight < 1600, `the page stays short with 100 alerts (${pageHeight} px)`);
+    await page.screenshot({ path: join(outputDir('web'), 'page-alerts.png'), fullPage: true });
+
+    // late parts as a third of the records: the hold is too short, now it is red
+    web.onSummary(summary(30, 10_000));
+    await page.waitForSelector('#chart[data-points="31"]', { timeout: 5000 });
+    t.same(await lateCell(), ['late parts', '10600', 'num warn'], 'late parts at a third of the records: red');
+    t.strictSame(errors, [], 'no console errors');
+    t.strictSame(blocked, [], 'nothing requested outside loopback');
+  });

@@ -11,6 +11,9 @@ const HEALTH = [
   ['datagrams', 'datagrams'], ['records', 'records'], ['decodeErrors', 'decode errors'],
   ['templateMisses', 'template misses'], ['late', 'late parts'],
 ];
+// Late parts are normal (records spanning intervals, exporters' active timeouts): a problem only when
+// they are a large share of the records, i.e. the aggregate hold is too short for the exporters.
+const LATE_WARN_SHARE = 0.1;
 
 const state = {
   info: { interval: 10, history: 3600, top: 50, version: '' },
@@ -194,21 +197,30 @@ function renderHealth(list) {
   const total = {};
   for (const s of list) for (const [k, v] of Object.entries(s.stats.collector)) total[k] = (total[k] || 0) + v;
   fill($('#health tbody'), HEALTH.map(([key, label]) => {
-    const bad = key !== 'datagrams' && key !== 'records' && (total[key] || 0) > 0;
+    const n = total[key] || 0;
+    const bad = key === 'late' ? n > LATE_WARN_SHARE * (total.records || 0) : key !== 'datagrams' && key !== 'records' && n > 0;
     const tr = el('tr');
-    tr.append(el('td', label), el('td', last[key] ?? 0, 'num'), el('td', total[key] ?? 0, bad ? 'num warn' : 'num'));
+    const cell = el('td', total[key] ?? 0, bad ? 'num warn' : 'num');
+    if (key === 'late') cell.title = `${bad ? 'over' : 'under'} ${LATE_WARN_SHARE * 100} % of the records: ${bad ? 'raise aggregate.hold' : 'normal'}`;
+    tr.append(el('td', label), el('td', last[key] ?? 0, 'num'), cell);
     return tr;
   }));
 }
 
 function renderAlerts() {
-  const recent = state.alerts.slice(-TOP_ROWS * 2).reverse();
+  // every kept alert, newest first: the list scrolls inside its box (style.css), the page does not grow
+  const recent = state.alerts.slice().reverse();
   $('#no-alerts').hidden = recent.length > 0;
   fill($('#alerts tbody'), recent.map((a) => {
-    const keys = Object.entries(a.keys || {}).map(([k, v]) => `${k}=${v}`).join(' ');
+    // a key name never breaks; a long value (an IPv6 address) may
+    const keys = el('td', undefined, 'keys');
+    Object.entries(a.keys || {}).forEach(([k, v], i) => {
+      if (i) keys.append(document.createTextNode(' '));
+      keys.append(el('span', `${k}=`, 'k'), el('span', v, 'v'));
+    });
     const value = `${si(a.value)} ${a.metric}${a.threshold !== undefined ? ` (≥ ${si(a.threshold)})` : ''}`;
     const tr = el('tr');
-    tr.append(el('td', clock(a.time / 1000)), el('td', a.kind), el('td', a.name), el('td', keys, 'keys'), el('td', value, 'val'));
+    tr.append(el('td', clock(a.time / 1000)), el('td', a.kind), el('td', a.name), keys, el('td', value, 'val'));
     return tr;
   }));
 }
