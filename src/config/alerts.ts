@@ -8,7 +8,8 @@ import {
 import { FilterError, parseFilter } from '../alert/filter.js';
 import { KEY_NAMES, type KeyName } from '../alert/keys.js';
 import type { ThresholdSpec } from '../alert/threshold.js';
-import { bool, duration, FormatError, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
+import { isIP } from 'node:net';
+import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, renderDuration, text, type FormatDef } from './formats.js';
 import type { Section } from './schema.js';
 
 export const FACILITY_NAMES = [
@@ -52,6 +53,21 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- scalars ----
+
+const SYSLOG_HOST_EXPECTED =
+  'a host name or IP address such as "syslog.example" or "192.0.2.10", without scheme, brackets or port (that is alerts.syslog.port); "" = no syslog';
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** Checked at load: "udp://host:514" or "host:514" would otherwise fail only at the first alert, as a lookup error. */
+export const syslogHost: FormatDef<string> = {
+  name: 'syslog-host',
+  expected: SYSLOG_HOST_EXPECTED,
+  note: 'IPv6 addresses without brackets ("2001:db8::1").',
+  normalize(raw) {
+    if (typeof raw !== 'string' || (raw !== '' && isIP(raw) === 0 && !HOST_NAME.test(raw))) throw new FormatError(SYSLOG_HOST_EXPECTED);
+    return raw;
+  },
+  redact: (raw) => (typeof raw === 'string' ? redactUrl(raw) : raw),
+};
 
 const PORT_EXPECTED = 'a port number from 1 to 65535';
 export const syslogPort: FormatDef<number> = {
@@ -308,7 +324,7 @@ export const alertsSection: Section = {
     hosts: shortcuts('local host'),
     groups: shortcuts('home group'),
     syslog: {
-      host: { doc: 'Syslog receiver (name or address); "" = do not send syslog.', format: text, default: '' },
+      host: { doc: 'Syslog receiver (name or address); "" = do not send syslog.', format: syslogHost, default: '' },
       port: { doc: 'Syslog receiver port.', format: syslogPort, default: 514 },
       protocol: { doc: 'Transport: "udp", "tcp" or "tls" (RFC 5425).', format: oneOf(['udp', 'tcp', 'tls'] as const), default: 'udp' },
       framing: {
@@ -339,5 +355,5 @@ export const alertsSection: Section = {
 
 /** The formats this section defines, for the configuration reference (reference.ts lists FORMATS + these). */
 export const ALERT_FORMATS: readonly FormatDef[] = [
-  flowDefinitions, alertThreshold, syslogPort, syslogFacility, syslogSeverity, syslogAppName, syslogHostname, syslogSdId,
+  flowDefinitions, alertThreshold, syslogHost, syslogPort, syslogFacility, syslogSeverity, syslogAppName, syslogHostname, syslogSdId,
 ] as FormatDef[];

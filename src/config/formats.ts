@@ -353,8 +353,10 @@ export const httpUrl: FormatDef<string> = {
     } catch {
       // not a URL: the message below
     }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') throw new FormatError(HTTP_URL_EXPECTED);
-    return raw as string;
+    if (u && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '') return raw as string;
+    // "127.0.0.1:8086" is a URL of scheme "127.0.0.1:" to the parser: suggest the scheme it lacks
+    const fix = typeof raw === 'string' && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) && URL.canParse(`http://${raw}`);
+    throw new FormatError(fix ? `${HTTP_URL_EXPECTED} (add the scheme: ${JSON.stringify(redactUrl(`http://${raw}`))})` : HTTP_URL_EXPECTED);
   },
   render: redactUrl,
   redact: redactText,

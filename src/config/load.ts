@@ -257,6 +257,30 @@ export function unknownOption(name: string, s: Section = fullSchema): ConfigErro
 }
 
 /**
+ * FLOWBRIDGE_ variables that are no configuration keys, so loading leaves them alone: the host ports
+ * docker-compose.yml publishes (.env.example) and the fuzz tests' iteration count (npm run fuzz).
+ */
+export const ENV_NOT_CONFIG: readonly string[] = [
+  'FLOWBRIDGE_NETFLOW_PORT', 'FLOWBRIDGE_SFLOW_PORT', 'FLOWBRIDGE_WEB_BIND', 'FLOWBRIDGE_WEB_PORT', 'FLOWBRIDGE_FUZZ_ITERATIONS',
+];
+
+/** convict reads only the variables it knows, so a misspelt one would leave its key at the default unsaid. */
+function checkEnv(s: Section, env: Record<string, string | undefined>): void {
+  const names = listLeaves(s).map((l) => l.env);
+  for (const [k, v] of Object.entries(env)) {
+    const upper = k.toUpperCase();
+    if (v === undefined || !upper.startsWith('FLOWBRIDGE_') || names.includes(k) || ENV_NOT_CONFIG.includes(k)) continue;
+    let near: string | undefined, best = 3; // at most 2 edits away
+    for (const n of names) {
+      const d = distance(n, upper);
+      if (d < best) [near, best] = [n, d];
+    }
+    throw new ConfigError(k, `config: environment variable ${k} is no configuration key` +
+      `${near ? ` (did you mean ${near}?)` : ''}: expected a FLOWBRIDGE_ name listed in docs/configuration.md; unset it or correct its name`);
+  }
+}
+
+/**
  * convict's yargs-parser turns an option given twice into the text "A,B" (or a list of both), so that
  * is an error here, before convict. Only list options may repeat: their items add up.
  */
@@ -283,10 +307,12 @@ function checkRepeats(s: Section, argv: readonly string[]): void {
 export function loadConfigFrom<T>(s: Section, opts: LoadOptions = {}): T {
   let cv: convict.Config<Obj>;
   const argv = opts.argv ?? process.argv.slice(2);
+  const env = opts.env ?? process.env;
+  checkEnv(s, env);
   checkRepeats(s, argv);
   try {
     cv = convict<Obj>(toConvict(s, []) as convict.Schema<Obj>, {
-      env: opts.env ?? process.env,
+      env,
       args: argv,
     });
     if (opts.file !== undefined) {
@@ -319,13 +345,13 @@ export function defaultConfig(): Config {
   return loadConfig({ argv: [], env: {} });
 }
 
-/** Effective configuration as config-file JSON (durations as "10s"), so it can be loaded back; secrets redacted. */
+/** Effective configuration as config-file JSON (durations as "10s"), so it can be loaded back; secrets redacted unless empty. */
 export function renderConfig(s: Section, cfg: object): string {
   const walk = (sec: Section, c: Obj): Obj => {
     const out: Obj = {};
     for (const [k, node] of Object.entries(sec)) {
       if (!isLeaf(node)) out[k] = walk(node, (c[k] ?? {}) as Obj);
-      else if (node.sensitive) out[k] = '[redacted]';
+      else if (node.sensitive) out[k] = c[k] === '' ? '' : '[redacted]'; // an empty secret is no secret, and worth seeing
       else out[k] = node.format.render ? node.format.render(c[k]) : c[k];
     }
     return out;

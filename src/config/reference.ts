@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FORMATS, type FormatDef } from './formats.js';
 import { ALERT_FORMATS } from './alerts.js';
 import { SINK_FORMATS } from './sinks.js';
-import { RELOADABLE_KEYS } from './load.js';
+import { ENV_NOT_CONFIG, RELOADABLE_KEYS } from './load.js';
 import { isLeaf, listLeaves, schema, STATE_FORMATS, type LeafInfo, type Section } from './schema.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -39,8 +39,13 @@ every error names the key, the bad value and the expected form on one line, for 
 
     config: interval = "10x": expected a duration such as 10, "10s", "1m"
 
+The same holds for an unknown command-line option and an unknown \`FLOWBRIDGE_*\` environment variable
+(\`FLOWBRIDGE_INFLUX_URLL\`): flowbridge exits with status 2 and suggests the nearest name. These
+\`FLOWBRIDGE_*\` variables are no configuration keys and are left alone: ${ENV_NOT_CONFIG.map((k) => `\`${k}\``).join(', ')}
+(the host ports docker-compose.yml publishes, and the fuzz tests' iteration count).
+
 \`flowbridge --print-config\` shows the effective configuration, in a form that can be used as a
-config file, with secrets shown as "[redacted]".
+config file, with secrets shown as "[redacted]" (an empty one as "").
 
 In a file, give keys nested (\`aggregate: { topHosts: 500 }\`). Environment variables and command-line
 options take text: lists as comma-separated items, groups and maps in the compact forms shown under

@@ -37,6 +37,8 @@ export interface SinksConfig {
     minRetryDelay: number;
     maxRetryDelay: number;
     connectTimeout: number;
+    /** ms; 0 = never warn */
+    warnAge: number;
   };
 }
 
@@ -73,7 +75,7 @@ export const sinksSection: Section = {
       default: I.api,
     },
     token: {
-      doc: 'API token; for InfluxDB 1.x "username:password" (empty: no authentication). Prefer influx.tokenFile.',
+      doc: 'API token; for InfluxDB 1.x "username:password" (empty: no authentication, warned about with api "v2"). Prefer influx.tokenFile.',
       format: text,
       default: I.token,
       sensitive: true,
@@ -132,5 +134,10 @@ export const sinksSection: Section = {
     minRetryDelay: { doc: 'First reconnect delay; doubles per failure.', format: duration, default: renderDuration(G.minRetryDelayMs) },
     maxRetryDelay: { doc: 'Longest reconnect delay.', format: duration, default: renderDuration(G.maxRetryDelayMs) },
     connectTimeout: { doc: 'Timeout of one TCP connect.', format: duration, default: renderDuration(G.connectTimeoutMs) },
+    warnAge: {
+      doc: 'Warn (rate-limited) when an interval written is older than this: carbon files old points in a coarser archive, where the points of one slot overwrite each other (replay old captures with --shift-to-now; docs/sinks.md). 0 = never warn.',
+      format: duration,
+      default: renderDuration(G.warnAgeMs),
+    },
   },
 };

@@ -10,6 +10,7 @@ import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
 import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
+import { logPrefixSchema, OldPointWarning } from './graphite-hints.js';
 import { RetryQueue } from './retry-queue.js';
 import {
   alertSeries, ALERTS, graphiteNode, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, SinkCounters,
@@ -40,6 +41,10 @@ export interface GraphiteSinkOptions {
   /** UDP payload cap: whole lines per datagram, below a typical path MTU */
   maxDatagramBytes: number;
   maxCachedSeries: number;
+  /** warn when an interval written is older than this (carbon's coarse archives); 0 = never */
+  warnAgeMs: number;
+  /** the collector's interval: the first archive of the storage schema logged for a non-default prefix */
+  intervalMs: number;
 }
 
 export const GRAPHITE_DEFAULTS: GraphiteSinkOptions = {
@@ -59,6 +64,7 @@ export const GRAPHITE_DEFAULTS: GraphiteSinkOptions = {
   chunkLines: 1000,
   maxDatagramBytes: 1400,
   maxCachedSeries: 100_000,
+  warnAgeMs: 86_400_000, intervalMs: 10_000,
 };
 
 /** bytes the socket may buffer beyond what the kernel took before chunks wait in the queue instead */
@@ -91,6 +97,7 @@ export class GraphiteSink implements Sink {
   private readonly rl: RateLimitedLog;
   private readonly now: () => number;
   private readonly c: SinkCounters;
+  private readonly old: OldPointWarning;
   private socket: Socket | undefined;
   private connected = false;
   /** chunks written to the socket whose write callback has not come yet, oldest first */
@@ -115,6 +122,8 @@ export class GraphiteSink implements Sink {
     this.now = deps.now ?? Date.now;
     this.rl = new RateLimitedLog(this.log, this.now);
     this.c = new SinkCounters(deps.metrics, o.name);
+    this.old = new OldPointWarning(this.log, o.name, o.warnAgeMs, this.now);
+    logPrefixSchema(this.log, o.name, o.prefix, this.prefix, o.intervalMs, GRAPHITE_DEFAULTS.prefix);
     this.queue = new RetryQueue<Chunk>({
       maxWeight: o.maxQueueLines, minDelayMs: o.minRetryDelayMs, maxDelayMs: o.maxRetryDelayMs, now: this.now,
       onDrop: (chunk, lines) => {
@@ -135,9 +144,7 @@ export class GraphiteSink implements Sink {
     return this.queue.weight + this.inflightLines + this.udpPending;
   }
 
-  private updateQueue(): void {
-    this.c.queue.set(this.queued);
-  }
+  private updateQueue(): void { this.c.queue.set(this.queued); }
 
   /** One summary as plaintext chunks of at most chunkLines lines, built from cached per-series names. */
   format(s: IntervalSummary, self?: SinkRow): Chunk[] {
@@ -182,6 +189,7 @@ export class GraphiteSink implements Sink {
 
   /** Queues one interval and starts sending; never waits for carbon. */
   write(summary: IntervalSummary): void {
+    this.old.check(summary.start);
     this.enqueue(this.format(summary, this.c.row(this.queued)));
   }
 
@@ -204,13 +212,11 @@ export class GraphiteSink implements Sink {
 
   private enqueue(chunks: Chunk[]): void {
     for (const ch of chunks) {
-      if (this.stopping) {
-        this.c.dropped.inc(ch.lines);
-      } else if (this.opts.protocol === 'udp') {
-        this.sendUdp(ch);
-      } else {
-        this.queue.push(ch, ch.lines);
+      if (this.stopping) this.c.dropped.inc(ch.lines);
+      else if (this.opts.protocol === 'udp') this.sendUdp(ch);
+      else {
         // while connected each chunk moves on to the socket at once: the cap is for backlog only
+        this.queue.push(ch, ch.lines);
         this.pump();
       }
     }
@@ -323,12 +329,11 @@ export class GraphiteSink implements Sink {
       this.udpPending += n;
       this.udp.send(part, this.opts.port, this.opts.host, (err) => {
         this.udpPending -= n;
-        if (err) {
+        if (!err) this.c.lines.inc(n);
+        else {
           this.c.errors.inc();
           this.c.failed.inc(n);
           this.rl.warn(`${this.name}-udp`, { sink: this.name, err: err.message }, 'sink datagram not sent');
-        } else {
-          this.c.lines.inc(n);
         }
         this.updateQueue();
         this.notifyIdle();
@@ -347,10 +352,8 @@ export class GraphiteSink implements Sink {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const deadline = this.now() + this.opts.stopTimeoutMs;
     // one last attempt right away: the backoff would outlast the stop timeout
     this.pump();

@@ -25,7 +25,7 @@ export function createSinks(cfg: Config, deps: SinkDeps): Sink[] {
   // a sink's stop() may use most of the shutdown budget; the rest is for the intervals before it
   const stopTimeoutMs = Math.max(1000, Math.floor(cfg.shutdownTimeout * 0.8));
   if (cfg.influx.enabled) sinks.push(new InfluxSink(influxOptions(cfg.influx, stopTimeoutMs, cfg.instance), deps));
-  if (cfg.graphite.enabled) sinks.push(new GraphiteSink(graphiteOptions(cfg.graphite, stopTimeoutMs, cfg.instance), deps));
+  if (cfg.graphite.enabled) sinks.push(new GraphiteSink({ ...graphiteOptions(cfg.graphite, stopTimeoutMs, cfg.instance), intervalMs: cfg.interval }, deps));
   return sinks;
 }
 
@@ -36,6 +36,6 @@ export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: num
   return {
     host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged, instance,
     maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
-    connectTimeoutMs: cfg.connectTimeout, stopTimeoutMs,
+    connectTimeoutMs: cfg.connectTimeout, warnAgeMs: cfg.warnAge, stopTimeoutMs,
   };
 }

@@ -78,3 +78,23 @@ export function partialWriteRejected(body: string, lines: number): number | unde
   }
   return Math.min(lines, Math.max(0, rejected));
 }
+
+/** Logged at start: with the v2 API an empty token works only on an InfluxDB 1.8 without authentication. */
+export const EMPTY_TOKEN_WARNING = 'influx.token is empty: InfluxDB 2.x and 3.x refuse every write without one (HTTP 401); ' +
+  'set influx.token or influx.tokenFile (only an InfluxDB 1.8 without authentication needs none)';
+
+/**
+ * What to change when the server refuses a write with `status`, since its answer ("404 page not found",
+ * "unauthorized access") names no key of ours; undefined when there is no advice.
+ */
+export function rejectionHint(api: 'v1' | 'v2', status: number, body: string): string | undefined {
+  if (status === 401 || status === 403) {
+    return api === 'v1'
+      ? 'check influx.token (or influx.tokenFile): "username:password" of a user allowed to write to the database in influx.bucket'
+      : 'check influx.token (or influx.tokenFile): a token with write access to influx.bucket ("username:password" for InfluxDB 1.8)';
+  }
+  if (status !== 404) return undefined;
+  // 1.8+, 2.x and 3.x say which bucket, database or org is missing; 1.0–1.7 have no /api/v2/write at all
+  if (/bucket|database|org/i.test(body)) return 'check influx.bucket and influx.org: they must exist on the server';
+  return api === 'v2' ? 'this looks like InfluxDB 1.x: set influx.api: v1' : 'no /write endpoint there: check influx.url (InfluxDB 2.x and 3.x: set influx.api: v2)';
+}

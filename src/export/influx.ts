@@ -15,7 +15,7 @@ import type { AlertEvent } from '../alert/event.js';
 import type { SinksConfig } from '../config/sinks.js';
 import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
-import { InfluxConfigError, partialWriteRejected, v1AuthHeaders, writePath } from './influx-v1.js';
+import { EMPTY_TOKEN_WARNING, InfluxConfigError, partialWriteRejected, rejectionHint, v1AuthHeaders, writePath } from './influx-v1.js';
 import {
   alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
 } from './series.js';
@@ -145,6 +145,7 @@ export class InfluxSink implements Sink {
     this.headers = { 'content-type': 'text/plain; charset=utf-8', ...(v1 ? v1AuthHeaders(o.token) : {}) };
     this.path = writePath(o.api, o.org, o.bucket, 's');
     this.alertPath = writePath(o.api, o.org, o.bucket, 'ns');
+    if (!v1 && o.token === '') this.log.warn({ sink: o.name }, EMPTY_TOKEN_WARNING);
   }
 
   /** lines handed over and not yet written, failed or dropped: in flight or waiting */
@@ -152,9 +153,7 @@ export class InfluxSink implements Sink {
     return this.waitingLines + (this.inFlight?.batch.lines.length ?? 0);
   }
 
-  private updateQueue(): void {
-    this.c.queue.set(this.queued);
-  }
+  private updateQueue(): void { this.c.queue.set(this.queued); }
 
   /** The series of one summary as line protocol, each line a cached series key plus fields and time. */
   format(s: IntervalSummary, self?: SinkRow): string[] {
@@ -248,10 +247,7 @@ export class InfluxSink implements Sink {
   private pump(): void {
     if (this.inFlight || this.retryTimer || this.done) return;
     const b = this.waiting[0];
-    if (!b) {
-      this.drained?.();
-      return;
-    }
+    if (!b) return void this.drained?.();
     const wait = this.stopping ? 0 : this.retryAt - this.now();
     if (wait > 0) {
       this.retryTimer = setTimeout(() => {
@@ -318,12 +314,15 @@ export class InfluxSink implements Sink {
     const status = err instanceof HttpError ? err.statusCode : undefined;
     // as the client: network errors, timeouts and HTTP ≥ 429 are retried, other HTTP errors are final
     if (status !== undefined && status < 429) {
-      const rejected = partialWriteRejected((err as HttpError).body || err.message, n) ?? n;
+      const body = (err as HttpError).body || err.message;
+      const rejected = partialWriteRejected(body, n) ?? n;
       this.c.lines.inc(n - rejected);
       this.c.failed.inc(rejected);
       this.updateQueue();
-      this.rl.warn(`${this.name}-write`, { sink: this.name, err: err.message, status, lines: n, rejected },
-        rejected < n ? 'sink write partly rejected: rejected lines given up' : 'sink write rejected: lines given up');
+      const hint = rejected < n ? undefined : rejectionHint(this.opts.api, status, body);
+      this.rl.warn(`${this.name}-write`, { sink: this.name, err: err.message, status, lines: n, rejected, hint },
+        rejected < n ? 'sink write partly rejected: rejected lines given up'
+          : `sink write rejected (HTTP ${status}): lines given up${hint ? `; ${hint}` : ''}`);
       return;
     }
     this.failures++;

@@ -229,7 +229,9 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
 });
 
 t.test('printConfig renders a loadable config: durations as text', (t) => {
-  const c = load({ env: { FLOWBRIDGE_INTERVAL: '2m', FLOWBRIDGE_AGGREGATE_HOLD: '1500ms', FLOWBRIDGE_SAMPLING_OVERRIDES: '192.0.2.1=10' } });
+  const c = load({ env: {
+    FLOWBRIDGE_INTERVAL: '2m', FLOWBRIDGE_AGGREGATE_HOLD: '1500ms', FLOWBRIDGE_SAMPLING_OVERRIDES: '192.0.2.1=10', FLOWBRIDGE_INFLUX_TOKEN: 's3cret',
+  } });
   const out = printConfig(c);
   const parsed = JSON.parse(out);
   t.equal(parsed.interval, '2m');
