@@ -37,6 +37,8 @@ interface ExporterCounters {
   adjusted: (Counter | undefined)[] | undefined;
   /** decode_errors_total by kind; created on the first */
   errors: Map<string, Counter> | undefined;
+  /** event_records_total; created on the first */
+  events: Counter | undefined;
 }
 
 /** Error kinds cached per exporter (there are about ten). */
@@ -128,6 +130,7 @@ export class Dispatcher {
       records: m.counter('records_total', 'Flow records (or sFlow flow samples) decoded', labels),
       adjusted: undefined,
       errors: undefined,
+      events: undefined,
     };
   }
 
@@ -162,6 +165,12 @@ export class Dispatcher {
       return 0;
     } finally {
       if (this.bad !== 0) this.logAdjusted(exporter);
+      const ev = decoder.events;
+      if (ev !== undefined && ev > 0) {
+        (c.events ??= this.deps.metrics.counter('event_records_total',
+          'Records without traffic counters (NAT and firewall events): counted here, not as flows',
+          { exporter: c.exporter, format: formatName(format) })).inc(ev);
+      }
     }
   }
 

@@ -20,7 +20,18 @@ export const enum Ie {
   FlowEndDeltaMicroseconds = 159, SystemInitTimeMilliseconds = 160, IcmpTypeIPv4 = 176,
   IcmpCodeIPv4 = 177, IcmpTypeIPv6 = 178, IcmpCodeIPv6 = 179, Dot1qVlanId = 243, SelectorId = 302,
   SamplingPacketInterval = 305, SamplingPacketSpace = 306, SamplingSize = 309, SamplingPopulation = 310,
+  IpTotalLength = 224, NatEvent = 230, FirewallEvent = 233, DataLinkFrameSize = 312,
+  IpHeaderPacketSection = 313, DataLinkFrameSection = 315, SectionOffset = 409, SectionExportedOctets = 410,
 }
+
+/** RFC 5103: the reverse counterpart of IANA element N is element N of this enterprise. */
+export const REVERSE_PEN = 29305;
+/** CERT (YAF): reverseFlowDeltaMilliseconds, the reverse half's first packet after the flow start. */
+export const CERT_PEN = 6871;
+const CERT_REVERSE_FLOW_DELTA_MS = 21;
+/** Cisco ASA NSEL v9 vendor field NF_F_FW_EVENT (v9 has no enterprise bit: plain type number). */
+const NSEL_FW_EVENT = 40005;
+const ENTERPRISE_BIT = 0x8000;
 
 /** What the decode loop does with one field. */
 export const enum Act {
@@ -29,11 +40,45 @@ export const enum Act {
   IcmpType, IcmpCode, SamplingInterval, SamplerId, RandomInterval, Vlan, IpVer, Direction, EndReason,
   StartSec, EndSec, StartMs, EndMs, StartNtp, EndNtp, StartDeltaUs, EndDeltaUs, SysInitMs,
   PktInterval, PktSpace, SampleSize, SamplePopulation,
+  // RFC 5103 reverse half (biflow templates only)
+  RevBytes, RevPackets, RevBytesTotal, RevPacketsTotal, RevTcpFlags, RevVlan, RevStartSec, RevEndSec,
+  RevStartMs, RevEndMs, RevStartNtp, RevEndNtp, RevStartUptime, RevEndUptime, RevStartDeltaUs, RevEndDeltaUs,
+  RevDeltaMs,
+  // packet sections (PSAMP): the section's bytes, and what frames it (kept only in section templates)
+  FrameSection, IpSection, FrameSize, SectionOffset, SectionOctets, IpTotalLength,
+}
+
+/** Actions of the reverse half: a template with any of them is a biflow template. */
+export function isReverseAct(a: number): boolean {
+  return a >= Act.RevBytes && a <= Act.RevDeltaMs;
+}
+
+/** Traffic counters, either direction: a template with none carries no traffic by itself. */
+export function isCounterAct(a: number): boolean {
+  return (a >= Act.Bytes && a <= Act.OutPackets) || (a >= Act.RevBytes && a <= Act.RevPacketsTotal);
+}
+
+/** Section framing fields: read only in templates that carry a section (else skipped). */
+export function isSectionMetaAct(a: number): boolean {
+  return a >= Act.FrameSize && a <= Act.IpTotalLength;
+}
+
+/** NAT event logging (RFC 8158) and firewall events (NSEL): what makes a counter-less record an event. */
+export function isEventField(version: number, id: number, ent: number): boolean {
+  if (ent !== 0) return false;
+  if (id === Ie.NatEvent || id === Ie.FirewallEvent) return true;
+  return version === 9 && id === NSEL_FW_EVENT;
 }
 
 /** The action for one field, or Skip when the element is unknown or its length is not one we read. */
 export function actionFor(version: number, kind: TemplateKind, isScope: boolean, id: number, ent: number, len: number): Act {
-  if (ent !== 0 || len === VARLEN || len === 0) return Act.Skip;
+  if (len === 0) return Act.Skip;
+  if (ent !== 0) return kind === TemplateKind.Data ? enterpriseAction(id, ent, len) : Act.Skip;
+  if (kind === TemplateKind.Data && (id === Ie.DataLinkFrameSection || id === Ie.IpHeaderPacketSection)) {
+    // octetArray, usually variable-length: the only fields read at any length
+    return id === Ie.DataLinkFrameSection ? Act.FrameSection : Act.IpSection;
+  }
+  if (len === VARLEN) return Act.Skip;
   // v9 scope field types (1 system, 2 interface, ...) reuse element numbers with another meaning.
   if (isScope && version === 9) return Act.Skip;
   const uint = len <= 8;
@@ -97,6 +142,37 @@ export function actionFor(version: number, kind: TemplateKind, isScope: boolean,
     case Ie.SamplingPacketSpace: return Act.PktSpace;
     case Ie.SamplingSize: return Act.SampleSize;
     case Ie.SamplingPopulation: return Act.SamplePopulation;
+    case Ie.DataLinkFrameSize: return Act.FrameSize;
+    case Ie.SectionOffset: return Act.SectionOffset;
+    case Ie.SectionExportedOctets: return Act.SectionOctets;
+    case Ie.IpTotalLength: return Act.IpTotalLength;
+  }
+  return Act.Skip;
+}
+
+/** Data-template enterprise fields read: RFC 5103 reverse elements and YAF's reverse start offset. */
+function enterpriseAction(id16: number, ent: number, len: number): Act {
+  const id = id16 & ~ENTERPRISE_BIT;
+  if (ent === CERT_PEN) return id === CERT_REVERSE_FLOW_DELTA_MS && len <= 8 && len !== VARLEN ? Act.RevDeltaMs : Act.Skip;
+  if (ent !== REVERSE_PEN || len === VARLEN) return Act.Skip;
+  if (id === Ie.FlowStartMicroseconds || id === Ie.FlowStartNanoseconds) return len === 8 ? Act.RevStartNtp : Act.Skip;
+  if (id === Ie.FlowEndMicroseconds || id === Ie.FlowEndNanoseconds) return len === 8 ? Act.RevEndNtp : Act.Skip;
+  if (len > 8) return Act.Skip;
+  switch (id) {
+    case Ie.OctetDeltaCount: return Act.RevBytes;
+    case Ie.PacketDeltaCount: return Act.RevPackets;
+    case Ie.OctetTotalCount: return Act.RevBytesTotal;
+    case Ie.PacketTotalCount: return Act.RevPacketsTotal;
+    case Ie.TcpControlBits: return Act.RevTcpFlags;
+    case Ie.VlanId: case Ie.Dot1qVlanId: return Act.RevVlan;
+    case Ie.FlowStartSeconds: return Act.RevStartSec;
+    case Ie.FlowEndSeconds: return Act.RevEndSec;
+    case Ie.FlowStartMilliseconds: return Act.RevStartMs;
+    case Ie.FlowEndMilliseconds: return Act.RevEndMs;
+    case Ie.FlowStartSysUpTime: return Act.RevStartUptime;
+    case Ie.FlowEndSysUpTime: return Act.RevEndUptime;
+    case Ie.FlowStartDeltaMicroseconds: return Act.RevStartDeltaUs;
+    case Ie.FlowEndDeltaMicroseconds: return Act.RevEndDeltaUs;
   }
   return Act.Skip;
 }

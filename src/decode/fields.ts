@@ -3,17 +3,22 @@
 import { DecodeError, TruncatedError } from '../lib/errors.js';
 import type { Reader } from '../lib/reader.js';
 import { FlowRecord, IpVersion, type RecordHandler } from '../flow/record.js';
-import { Act, actionFor, TemplateKind, VARLEN } from './elements.js';
+import { Act, actionFor, isCounterAct, isEventField, isReverseAct, isSectionMetaAct, TemplateKind, VARLEN } from './elements.js';
 import { compilePlan, type FixedPlan } from './fixed.js';
+import { reverseHalf, type ForwardHalf } from './biflow.js';
+import { uptimeToMs } from './time.js';
+import { DataContext, FieldState } from './field-state.js';
+import { applySection } from './section.js';
 
 export { TemplateKind, VARLEN } from './elements.js';
+export { uptimeToMs } from './time.js';
+export { DataContext, FieldState } from './field-state.js';
 export const MAX_TEMPLATE_FIELDS = 512;
 /** No record can exceed a set (16-bit length), so a longer fixed layout is a broken template. */
 export const MAX_RECORD_LEN = 65535 - 4;
 
 const NTP_UNIX_OFFSET_S = 2208988800;
 const TWO32 = 4294967296;
-const TWO31 = 2147483648;
 
 const NO_ACTS = new Uint8Array(0);
 
@@ -32,6 +37,14 @@ export class Template {
   hasV6 = false;
   /** Data templates without variable-length fields: the fixed-offset plan (fixed.ts). */
   plan: FixedPlan | undefined = undefined;
+  /** RFC 5103 reverse elements: each record is two (biflow.ts). */
+  biflow = false;
+  /** A packet section (dataLinkFrameSection / ipHeaderPacketSection): parsed as a sampled packet (section.ts). */
+  section = false;
+  /** NAT or firewall events without counters: counted apart, never emitted as flows. */
+  events = false;
+  /** Any of the three: decoded by FieldDecoder.decodeSpecial, so other templates pay one test per set. */
+  special = false;
   private prepared = false;
 
   constructor(
@@ -52,17 +65,28 @@ export class Template {
     if (this.prepared) return this;
     const { version, kind, scopeCount, ids, ents, lens } = this, n = ids.length;
     const acts = new Uint8Array(n);
-    let v4 = false, v6 = false;
+    let v4 = false, v6 = false, biflow = false, section = false, counters = false, event = false;
     for (let i = 0; i < n; i++) {
       const a = actionFor(version, kind, i < scopeCount, ids[i]!, ents[i]!, lens[i]!);
       acts[i] = a;
       if (a === Act.Src4 || a === Act.Dst4) v4 = true;
       if (a === Act.Src6 || a === Act.Dst6) v6 = true;
+      if (isReverseAct(a)) biflow = true;
+      if (a === Act.FrameSection || a === Act.IpSection) section = true;
+      if (isCounterAct(a)) counters = true;
+      if (kind === TemplateKind.Data && isEventField(version, ids[i]!, ents[i]!)) event = true;
     }
+    // framing of a section means nothing without one: skipped, so such templates read as before
+    if (!section) for (let i = 0; i < n; i++) if (isSectionMetaAct(acts[i]!)) acts[i] = Act.Skip;
     this.acts = acts;
     this.hasV4 = v4;
     this.hasV6 = v6;
-    this.plan = kind === TemplateKind.Data ? compilePlan(acts, lens, VARLEN) : undefined;
+    this.biflow = biflow;
+    this.section = section;
+    this.events = event && !counters && !section;
+    this.special = biflow || section || this.events;
+    // sections (any length) go through the checked reader
+    this.plan = kind === TemplateKind.Data && !section ? compilePlan(acts, lens, VARLEN) : undefined;
     this.prepared = true;
     return this;
   }
@@ -94,55 +118,9 @@ export function compileTemplate(version: number, id: number, kind: TemplateKind,
   return t;
 }
 
-/** Per-datagram header context a data set is decoded against (saved with a held set). */
-export class DataContext {
-  exportMs = 0;
-  /** v9 header sysUptime (ms); -1 for IPFIX, whose uptime base is systemInitTimeMilliseconds. */
-  sysUptimeMs = -1;
-  /** IPFIX systemInitTimeMilliseconds learned from options data; -1 unknown. */
-  sysInitMs = -1;
-  /** Exporter+domain sampling rate from options data; 0 unknown. */
-  exporterRate = 0;
-  samplers: ReadonlyMap<number, number> | undefined = undefined;
-}
-
-/** Values of one record that need combining before they reach the FlowRecord; -1 = absent. */
-export class FieldState {
-  bytes = -1; packets = -1; bytesTotal = -1; packetsTotal = -1; outBytes = -1; outPackets = -1;
-  startMs = -1; endMs = -1; startUp = -1; endUp = -1; startDeltaUs = -1; endDeltaUs = -1; sysInitMs = -1;
-  icmpTypeCode = -1; icmpType = -1; icmpCode = -1; ipVersion = -1; tos = -1; direction = -1; endReason = -1;
-  samplingInterval = -1; samplerId = -1; randomInterval = -1; pktInterval = -1; pktSpace = -1;
-  sampleSize = -1; samplePopulation = -1;
-
-  reset(): void {
-    this.bytes = this.packets = this.bytesTotal = this.packetsTotal = this.outBytes = this.outPackets = -1;
-    this.startMs = this.endMs = this.startUp = this.endUp = this.startDeltaUs = this.endDeltaUs = -1;
-    this.sysInitMs = this.icmpTypeCode = this.icmpType = this.icmpCode = this.ipVersion = -1;
-    this.tos = this.direction = this.endReason = -1;
-    this.samplingInterval = this.samplerId = this.randomInterval = this.pktInterval = this.pktSpace = -1;
-    this.sampleSize = this.samplePopulation = -1;
-  }
-
-  /** A sampling rate the record (or options record) carries itself; 0 when it carries none. */
-  ownRate(): number {
-    if (this.samplingInterval > 0) return this.samplingInterval;
-    if (this.pktInterval > 0 && this.pktSpace >= 0) return (this.pktInterval + this.pktSpace) / this.pktInterval;
-    if (this.randomInterval > 0) return this.randomInterval;
-    if (this.sampleSize > 0 && this.samplePopulation >= this.sampleSize) return this.samplePopulation / this.sampleSize;
-    return 0;
-  }
-}
-
 /** NTP 64-bit timestamp (RFC 7011 dateTimeMicroseconds/Nanoseconds) to epoch ms. */
 function ntpToMs(secs: number, frac: number): number {
   return (secs - NTP_UNIX_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
-}
-
-/** Epoch ms of a v9/v5 sysUptime-relative time, tolerating 32-bit uptime wrap between the two. */
-export function uptimeToMs(exportMs: number, sysUptimeMs: number, t: number): number {
-  let back = (sysUptimeMs - t) >>> 0;
-  if (back >= TWO31) back -= TWO32; // the flow time is slightly after the header's uptime
-  return exportMs - back;
 }
 
 /** Decodes records of one template into a reused FlowRecord; owns the per-record scratch state. */
@@ -150,8 +128,12 @@ export class FieldDecoder {
   readonly s = new FieldState();
   /** Set when part of a set could not be decoded (by decodeDataSet, checkPadding); the caller reports it. */
   error: DecodeError | undefined = undefined;
+  /** Records of event templates (no counters) met since the owner last zeroed it: counted, not emitted. */
+  events = 0;
   /** Throwaway record for options data, whose fields never reach the caller. */
   private readonly optRec = new FlowRecord();
+  /** The forward half of a biflow record as it was before normalization could change it. */
+  private readonly fwd: ForwardHalf = { startMs: 0, endMs: 0, samplingRate: 0 };
 
   /** Reads one record's fields: plain values straight into rec, the rest into this.s. */
   readFields(r: Reader, tpl: Template, rec: FlowRecord): void {
@@ -162,8 +144,8 @@ export class FieldDecoder {
       if (len === VARLEN) {
         len = r.u8();
         if (len === 255) len = r.u16();
-        r.skip(len);
-        continue;
+        // only packet sections are read at a variable length
+        if (acts[i] === Act.Skip) { r.skip(len); continue; }
       }
       switch (acts[i]) {
         case Act.Skip: r.skip(len); break;
@@ -209,6 +191,32 @@ export class FieldDecoder {
         case Act.PktSpace: s.pktSpace = r.uint(len); break;
         case Act.SampleSize: s.sampleSize = r.uint(len); break;
         case Act.SamplePopulation: s.samplePopulation = r.uint(len); break;
+        case Act.RevBytes: s.rBytes = r.uint(len); break;
+        case Act.RevPackets: s.rPackets = r.uint(len); break;
+        case Act.RevBytesTotal: s.rBytesTotal = r.uint(len); break;
+        case Act.RevPacketsTotal: s.rPacketsTotal = r.uint(len); break;
+        case Act.RevTcpFlags: s.rTcpFlags = r.uint(len) & 0xff; break;
+        case Act.RevVlan: s.rVlan = r.uint(len) & 0xfff; break;
+        case Act.RevStartSec: s.rStartMs = r.uint(len) * 1000; break;
+        case Act.RevEndSec: s.rEndMs = r.uint(len) * 1000; break;
+        case Act.RevStartMs: s.rStartMs = r.uint(len); break;
+        case Act.RevEndMs: s.rEndMs = r.uint(len); break;
+        case Act.RevStartNtp: s.rStartMs = ntpToMs(r.u32(), r.u32()); break;
+        case Act.RevEndNtp: s.rEndMs = ntpToMs(r.u32(), r.u32()); break;
+        case Act.RevStartUptime: s.rStartUp = r.uint(len); break;
+        case Act.RevEndUptime: s.rEndUp = r.uint(len); break;
+        case Act.RevStartDeltaUs: s.rStartDeltaUs = r.uint(len); break;
+        case Act.RevEndDeltaUs: s.rEndDeltaUs = r.uint(len); break;
+        case Act.RevDeltaMs: s.rDeltaMs = r.uint(len); break;
+        case Act.FrameSection: case Act.IpSection:
+          // the first section of a record wins; its bytes stay in the reader's buffer
+          if (s.secLen < 0) { s.secAt = r.pos; s.secLen = len; s.secIp = acts[i] === Act.IpSection; }
+          r.skip(len);
+          break;
+        case Act.FrameSize: s.frameSize = r.uint(len); break;
+        case Act.SectionOffset: s.secOffset = r.uint(len); break;
+        case Act.SectionOctets: s.secOctets = r.uint(len); break;
+        case Act.IpTotalLength: s.ipTotalLen = r.uint(len); break;
         default: r.skip(len);
       }
     }
@@ -220,6 +228,7 @@ export class FieldDecoder {
    * the caller to report: the records before it still count.
    */
   decodeDataSet(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
+    if (tpl.special) return this.decodeSpecial(r, tpl, ctx, rec, emit);
     let n = 0;
     const min = tpl.minLen, plan = tpl.plan;
     this.error = undefined;
@@ -246,6 +255,52 @@ export class FieldDecoder {
         this.finish(rec, tpl, ctx);
         emit(rec);
         n++;
+      }
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.error = err;
+      return n;
+    }
+    this.checkPadding(r, min);
+    return n;
+  }
+
+  /** decodeDataSet for biflow, packet-section and event templates: the same framing and errors. */
+  private decodeSpecial(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
+    let n = 0;
+    const min = tpl.minLen, plan = tpl.plan, s = this.s, fwd = this.fwd;
+    this.error = undefined;
+    try {
+      while (r.left() >= min) {
+        if (tpl.events) {
+          // only the framing matters: each record is checked whole, then skipped
+          if (plan !== undefined) r.skip(min);
+          else this.readFields(r, tpl, this.optRec);
+          this.events++;
+          continue;
+        }
+        rec.clear();
+        if (tpl.biflow) s.resetReverse();
+        if (tpl.section) s.resetSection();
+        if (plan !== undefined) {
+          const p = r.pos;
+          r.skip(min);
+          s.reset();
+          plan.read(r.buf, p, s, rec);
+        } else {
+          this.readFields(r, tpl, rec);
+        }
+        this.finish(rec, tpl, ctx);
+        if (tpl.section) applySection(r.buf, s, rec);
+        fwd.startMs = rec.startMs;
+        fwd.endMs = rec.endMs;
+        fwd.samplingRate = rec.samplingRate;
+        emit(rec);
+        n++;
+        if (tpl.biflow && reverseHalf(rec, s, ctx, fwd)) {
+          emit(rec);
+          n++;
+        }
       }
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;

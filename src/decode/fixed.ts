@@ -124,7 +124,25 @@ function fieldSource(act: number, o: number, len: number): string {
     case Act.PktSpace: return `s.pktSpace = ${u};`;
     case Act.SampleSize: return `s.sampleSize = ${u};`;
     case Act.SamplePopulation: return `s.samplePopulation = ${u};`;
+    case Act.RevBytes: return `s.rBytes = ${u};`;
+    case Act.RevPackets: return `s.rPackets = ${u};`;
+    case Act.RevBytesTotal: return `s.rBytesTotal = ${u};`;
+    case Act.RevPacketsTotal: return `s.rPacketsTotal = ${u};`;
+    case Act.RevTcpFlags: return `s.rTcpFlags = ${u} & 255;`;
+    case Act.RevVlan: return `s.rVlan = ${u} & 4095;`;
+    case Act.RevStartSec: return `s.rStartMs = ${u} * 1000;`;
+    case Act.RevEndSec: return `s.rEndMs = ${u} * 1000;`;
+    case Act.RevStartMs: return `s.rStartMs = ${u};`;
+    case Act.RevEndMs: return `s.rEndMs = ${u};`;
+    case Act.RevStartNtp: return `s.rStartMs = ${ntp};`;
+    case Act.RevEndNtp: return `s.rEndMs = ${ntp};`;
+    case Act.RevStartUptime: return `s.rStartUp = ${u};`;
+    case Act.RevEndUptime: return `s.rEndUp = ${u};`;
+    case Act.RevStartDeltaUs: return `s.rStartDeltaUs = ${u};`;
+    case Act.RevEndDeltaUs: return `s.rEndDeltaUs = ${u};`;
+    case Act.RevDeltaMs: return `s.rDeltaMs = ${u};`;
   }
+  // section acts never reach a plan (section templates have none)
   return '';
 }
 
@@ -174,8 +192,8 @@ function ntpToMs(b: Uint8Array, o: number): number {
 export function readFixed(b: Uint8Array, p: number, plan: FixedPlan, s: FieldState, rec: FlowRecord): void {
   const acts = plan.acts, offs = plan.offs, lens = plan.lens, n = acts.length;
   for (let i = 0; i < n; i++) {
-    const o = p + offs[i]!, len = lens[i]!;
-    switch (acts[i]) {
+    const o = p + offs[i]!, len = lens[i]!, act = acts[i]!;
+    switch (act) {
       case Act.Src4: rec.src4 = u32(b, o); break;
       case Act.Dst4: rec.dst4 = u32(b, o); break;
       case Act.Src6: copy16(b, o, rec.src6); break;
@@ -218,6 +236,30 @@ export function readFixed(b: Uint8Array, p: number, plan: FixedPlan, s: FieldSta
       case Act.PktSpace: s.pktSpace = uint(b, o, len); break;
       case Act.SampleSize: s.sampleSize = uint(b, o, len); break;
       case Act.SamplePopulation: s.samplePopulation = uint(b, o, len); break;
+      default: if (act >= Act.RevBytes) readReverse(b, o, len, act, s);
     }
+  }
+}
+
+/** readFixed's reverse-half fields (biflow templates), out of the common switch. */
+function readReverse(b: Uint8Array, o: number, len: number, act: number, s: FieldState): void {
+  switch (act) {
+    case Act.RevBytes: s.rBytes = uint(b, o, len); break;
+    case Act.RevPackets: s.rPackets = uint(b, o, len); break;
+    case Act.RevBytesTotal: s.rBytesTotal = uint(b, o, len); break;
+    case Act.RevPacketsTotal: s.rPacketsTotal = uint(b, o, len); break;
+    case Act.RevTcpFlags: s.rTcpFlags = uint(b, o, len) & 0xff; break;
+    case Act.RevVlan: s.rVlan = uint(b, o, len) & 0xfff; break;
+    case Act.RevStartSec: s.rStartMs = uint(b, o, len) * 1000; break;
+    case Act.RevEndSec: s.rEndMs = uint(b, o, len) * 1000; break;
+    case Act.RevStartMs: s.rStartMs = uint(b, o, len); break;
+    case Act.RevEndMs: s.rEndMs = uint(b, o, len); break;
+    case Act.RevStartNtp: s.rStartMs = ntpToMs(b, o); break;
+    case Act.RevEndNtp: s.rEndMs = ntpToMs(b, o); break;
+    case Act.RevStartUptime: s.rStartUp = uint(b, o, len); break;
+    case Act.RevEndUptime: s.rEndUp = uint(b, o, len); break;
+    case Act.RevStartDeltaUs: s.rStartDeltaUs = uint(b, o, len); break;
+    case Act.RevEndDeltaUs: s.rEndDeltaUs = uint(b, o, len); break;
+    case Act.RevDeltaMs: s.rDeltaMs = uint(b, o, len); break;
   }
 }

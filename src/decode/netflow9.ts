@@ -49,6 +49,11 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
     this.report = deps.report;
   }
 
+  /** Event records (no counters) of the last decode(), counted apart from flows by the dispatcher. */
+  get events(): number {
+    return this.fd.events;
+  }
+
   /** Reads the header from this.r (reset on the datagram), sets domain and ctx times, narrows r.end. */
   protected abstract header(receivedMs: number): void;
 
@@ -60,6 +65,7 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
     r.reset(buf);
     this.exporter = exporter;
     this.domain = -1;
+    this.fd.events = 0;
     try {
       this.header(receivedMs);
       const rec = this.rec;

@@ -1,8 +1,9 @@
-// Parses a sampled packet header (sFlow raw packet header record) into the reused FlowRecord:
-// Ethernet II / 802.3 SNAP with up to four 802.1Q/QinQ tags, IPv4 or IPv6 (extension headers
-// walked), then TCP/UDP/SCTP ports, TCP flags, or ICMP/ICMPv6 type and code with the quoted packet
-// of a destination-unreachable message. Agents cut headers at 64..256 bytes, so running out of bytes
-// is normal here: parsing stops, keeps what it set, and the sample is still counted.
+// Parses a sampled packet header (sFlow raw packet header record, IPFIX packet section) into the
+// reused FlowRecord: Ethernet II / 802.3 SNAP with up to four 802.1Q/QinQ tags and an MPLS label
+// stack, IPv4 or IPv6 (extension headers walked), then TCP/UDP/SCTP ports, TCP flags, or ICMP/ICMPv6
+// type and code with the quoted packet of a destination-unreachable message. Agents cut headers at
+// 64..256 bytes, so running out of bytes is normal here: parsing stops, keeps what it set, and the
+// sample is still counted.
 import { Reader } from '../lib/reader.js';
 import { DecodeError } from '../lib/errors.js';
 import { IpVersion, type FlowRecord } from '../flow/record.js';
@@ -10,7 +11,9 @@ import { IpVersion, type FlowRecord } from '../flow/record.js';
 /** sFlow header_protocol values this parser understands (sFlow v5 spec, "header_protocol"). */
 export const enum HeaderProtocol { Ethernet = 1, Ipv4 = 11, Ipv6 = 12 }
 
-const enum EtherType { Ipv4 = 0x0800, Ipv6 = 0x86dd, Dot1Q = 0x8100, Dot1AD = 0x88a8, QinQOld = 0x9100 }
+const enum EtherType {
+  Ipv4 = 0x0800, Ipv6 = 0x86dd, Dot1Q = 0x8100, Dot1AD = 0x88a8, QinQOld = 0x9100, Mpls = 0x8847, MplsMulticast = 0x8848,
+}
 
 const enum IpProto {
   HopByHop = 0, Icmp = 1, Tcp = 6, Udp = 17, Routing = 43, Fragment = 44, Ah = 51, Icmp6 = 58,
@@ -20,6 +23,7 @@ const enum IpProto {
 /** Bounds for loops driven by wire data: more tags or extension headers than this is not real traffic. */
 const MAX_VLAN_TAGS = 4;
 const MAX_V6_EXT_HEADERS = 8;
+const MAX_MPLS_LABELS = 8;
 const ETH_HEADER = 14;
 
 // One reader for the module: parsing is synchronous and never re-entered, so nothing is allocated
@@ -79,7 +83,20 @@ function ethernet(r: Reader, rec: FlowRecord): number {
     if (tags === 0) rec.vlan = tci & 0x0fff;
     type = r.u16();
   }
+  if (type === EtherType.Mpls || type === EtherType.MplsMulticast) return mpls(r);
   return type;
+}
+
+/** Pops an MPLS label stack; the payload has no type field, so IPv4/IPv6 is told by its version nibble. */
+function mpls(r: Reader): number {
+  for (let i = 0; i < MAX_MPLS_LABELS; i++) {
+    const entry = r.u32();
+    if ((entry & 0x100) === 0) continue; // not the bottom of the stack
+    if (r.left() < 1) return 0;
+    const v = r.buf[r.pos]! >> 4;
+    return v === 4 ? EtherType.Ipv4 : v === 6 ? EtherType.Ipv6 : 0;
+  }
+  return 0;
 }
 
 function ipv4(r: Reader, rec: FlowRecord): void {

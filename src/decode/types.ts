@@ -13,6 +13,8 @@ export interface DatagramDecoder {
    * here drops the rest of the datagram; errors confined to one set are passed to the reporter.
    */
   decode(buf: Buffer, exporter: string, receivedMs: number, emit: RecordHandler): number;
+  /** Records of the last decode() that were events without traffic counters (NAT, firewall): not emitted. */
+  readonly events?: number;
 }
 
 /** An injectable clock (epoch ms). Never call Date.now() in code that tests must control. */

@@ -14,6 +14,9 @@ import { Sink, ipfix, set, tpl, type Field } from './nf-build.js';
 const UINT_IES = [1, 2, 4, 5, 6, 7, 10, 11, 14, 21, 22, 23, 24, 32, 34, 48, 50, 58, 60, 61, 85, 86, 136, 139,
   150, 151, 152, 153, 158, 159, 160, 176, 177, 178, 179, 243, 302, 305, 306, 309, 310];
 const FIXED_IES: Field[] = [[8, 4], [12, 4], [27, 16], [28, 16], [154, 8], [155, 8], [156, 8], [157, 8]];
+// RFC 5103 reverse elements (PEN 29305) the biflow reader interprets, and YAF's reverse start offset
+const REV_IES: Field[] = [1, 2, 6, 21, 22, 58, 85, 86, 150, 151, 152, 153, 158, 159, 243].map((id): Field => [id, 4, 29305])
+  .concat([[154, 8, 29305], [155, 8, 29305], [21, 4, 6871]]);
 
 function rng(seed: number) {
   let s = seed;
@@ -37,16 +40,18 @@ t.test('compiled and interpreted fixed readers equal the checked reader on rando
     for (let i = 0; i < count; i++) {
       const k = r(10);
       if (k < 7) fields.push([UINT_IES[r(UINT_IES.length)]!, 1 + r(8)]);
-      else if (k < 9) fields.push(FIXED_IES[r(FIXED_IES.length)]!);
+      else if (k < 8) fields.push(FIXED_IES[r(FIXED_IES.length)]!);
+      else if (k < 9) fields.push(REV_IES[r(REV_IES.length)]!);
       else fields.push([1000 + r(100), 1 + r(20)]); // unknown: skipped by length
     }
-    const tplt = compileTemplate(10, 256, TemplateKind.Data, 0, fields.map((f) => f[0]), fields.map(() => 0),
-      fields.map((f) => f[1]), fields.length).prepare();
+    const tplt = compileTemplate(10, 256, TemplateKind.Data, 0, fields.map((f) => (f.length === 3 ? f[0] | 0x8000 : f[0])),
+      fields.map((f) => f[2] ?? 0), fields.map((f) => f[1]), fields.length).prepare();
     const plan = tplt.plan!;
     t.ok(plan, 'a layout without variable-length fields has a plan');
     const buf = Buffer.alloc(plan.len);
     for (let i = 0; i < buf.length; i++) buf[i] = r(4) === 0 ? 0 : r(256);
     const a = new FlowRecord(), b = new FlowRecord(), c = new FlowRecord();
+    fd.s.resetReverse();
     fd.readFields(new Reader().reset(buf), tplt, a);
     const want = snapshot(a, fd.s);
     // the layout is compiled once it has carried COMPILE_AFTER records: read past that, check the last

@@ -245,3 +245,18 @@ t.test('a header cut at every offset sets what it could and never throws', (t) =
   t.equal(rec.srcPort, 0);
   t.end();
 });
+
+t.test('MPLS label stack (two labels, then IPv4; one label, then IPv6): popped, the payload told by its version', (t) => {
+  const two = parse(`${ETH} 8847 000640ff 000651ff ${IP4_TCP}`);
+  t.equal(two.l2, 22);
+  t.equal(two.rec.ipVersion, 4);
+  t.equal(two.rec.dstPort, 443);
+  t.equal(two.rec.bytes, 52);
+  const v6 = parse(`${ETH} 8847 000651ff 6000 0000 0014 0640 ${A6} ${B6} ${TCP}`);
+  t.equal(v6.l2, 18);
+  t.equal(v6.rec.ipVersion, 6);
+  t.equal(v6.rec.srcPort, 41144);
+  const other = parse(`${ETH} 8847 000651ff 0000 0000`);
+  t.equal(other.rec.ipVersion, 0, 'neither IPv4 nor IPv6 under the stack: no IP');
+  t.end();
+});
