@@ -4,7 +4,9 @@ import { loadConfig, printConfig, unknownOption, type Config } from './config/lo
 import { ConfigError } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/log.js';
 import { Pipeline } from './pipeline.js';
-import { replayFiles } from './ingest/replay.js';
+import { runReplay } from './replay-cmd.js';
+import { dropQueued, lostSince, undelivered } from './export/undelivered.js';
+import { ListenError, formatHostPort, parseHostPort } from './ingest/udp.js';
 import { createSinks } from './export/index.js';
 import { Metrics } from './lib/counters.js';
 import { WebServer } from './web/server.js';
@@ -93,7 +95,10 @@ function version(): string {
   return pkg.version;
 }
 
-/** The web page and endpoints; a port that is taken disables the page, never the collector. */
+/**
+ * The web page and endpoints. An address it cannot listen on ends the start (ConfigError naming
+ * web.listen, exit 2): a collector without /healthz looks dead to whatever probes it.
+ */
 async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<WebServer | undefined> {
   if (!cfg.web.enabled) return undefined;
   const web = new WebServer(cfg.web, { metrics, log, intervalSec: cfg.interval / 1000 });
@@ -101,9 +106,22 @@ async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<Web
     await web.start(); // before the pipeline: /healthz answers 503 while it starts
     return web;
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'web page disabled');
-    return undefined;
+    await web.stop();
+    throw new ConfigError('web.listen', (err as Error).message);
   }
+}
+
+/** A UDP address that cannot be bound, as a ConfigError naming its key (listen.netflow, listen.sflow, listen.extra). */
+function listenKeyError(cfg: Config, err: ListenError): ConfigError {
+  for (const key of ['netflow', 'sflow', 'extra'] as const) {
+    for (const hp of cfg.listen[key]) {
+      const { address, port } = parseHostPort(hp);
+      if (formatHostPort(address, port) !== err.address) continue;
+      const why = err.message.replace(/^cannot listen on udp \S+: /, '');
+      return new ConfigError(`listen.${key}`, `config: listen.${key} = ${JSON.stringify(hp)}: ${why}: set listen.${key} to a free address or stop the other process`);
+    }
+  }
+  return new ConfigError('listen', `config: listen: ${err.message}`);
 }
 
 /**
@@ -203,53 +221,6 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
   };
 }
 
-/** Lines per sink and syslog alerts that did not arrive: given up on (dropped, failed) and, apart, still queued. */
-interface Undelivered {
-  lines: Record<string, number>;
-  alerts: number;
-  queuedLines: Record<string, number>;
-  queuedAlerts: number;
-}
-
-function undelivered(m: Metrics): Undelivered {
-  const u: Undelivered = { lines: {}, alerts: 0, queuedLines: {}, queuedAlerts: 0 };
-  for (const s of m.snapshot()) {
-    const sink = s.labels.sink ?? '';
-    if (s.name === 'sink_dropped_total' || s.name === 'sink_lines_failed_total') u.lines[sink] = (u.lines[sink] ?? 0) + s.value;
-    else if (s.name === 'sink_queue_lines') u.queuedLines[sink] = (u.queuedLines[sink] ?? 0) + s.value;
-    else if (s.name === 'syslog_dropped_total') u.alerts += s.value;
-    else if (s.name === 'syslog_queue_depth') u.queuedAlerts += s.value;
-  }
-  return u;
-}
-
-/** What shutdown lost since `mark` (taken at the signal): given up on since, plus everything still queued. */
-function lostSince(mark: Undelivered, m: Metrics): { lines: Record<string, number>; alerts: number; linesTotal: number } {
-  const now = undelivered(m);
-  const lines: Record<string, number> = {};
-  let total = 0;
-  for (const sink of new Set([...Object.keys(now.lines), ...Object.keys(now.queuedLines)])) {
-    const n = (now.lines[sink] ?? 0) - (mark.lines[sink] ?? 0) + (now.queuedLines[sink] ?? 0);
-    if (n > 0) lines[sink] = n;
-    total += n;
-  }
-  return { lines, alerts: now.alerts - mark.alerts + now.queuedAlerts, linesTotal: total };
-}
-
-/** The process is about to end with these still queued: they are dropped, and counted so. */
-function dropQueued(m: Metrics): void {
-  const q = undelivered(m);
-  for (const [sink, n] of Object.entries(q.queuedLines)) {
-    if (n <= 0) continue;
-    m.counter('sink_dropped_total', '', { sink }).inc(n);
-    m.gauge('sink_queue_lines', '', { sink }).set(0);
-  }
-  if (q.queuedAlerts > 0) {
-    m.counter('syslog_dropped_total', '').inc(q.queuedAlerts);
-    m.gauge('syslog_queue_depth', '').set(0);
-  }
-}
-
 /** Runs until a signal; returns the exit status: 0 when shutdown delivered everything, else 1. */
 async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Promise<number> {
   const metrics = new Metrics();
@@ -257,11 +228,20 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
   const groupNames = Object.keys(cfg.networks); // shared by classifier and alerts, appended on reload
   const alerting = buildAlerting(cfg, metrics, log, ref, groupNames);
   const sinks = createSinks(cfg, { metrics, log }); // before the web server: both may throw ConfigError
-  const web = await startWeb(cfg, metrics, log);
+  const web = await startWeb(cfg, metrics, log).catch(async (err: unknown) => {
+    await alerting.stop(0);
+    throw err;
+  });
   if (web) sinks.push(web.sink());
   const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer], groupNames });
   ref.fanout = pipeline.fanout;
-  await pipeline.start();
+  try {
+    await pipeline.start();
+  } catch (err) {
+    // what did start (listeners, sinks, page, syslog) would keep the process running
+    await Promise.allSettled([pipeline.stop(), web?.stop(), alerting.stop(0)]);
+    throw err instanceof ListenError ? listenKeyError(cfg, err) : err;
+  }
   web?.setReady();
   // intervals are held open for late and spread records, so the first summary comes hold + interval later
   const first = new Date((Math.floor(Date.now() / cfg.interval) + 1) * cfg.interval + cfg.aggregate.hold);
@@ -326,19 +306,6 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-}
-
-/** Replays captures through the pipeline with alerting; returns the exit status. */
-async function runReplay(cli: Cli, cfg: Config, log: Logger): Promise<number> {
-  const metrics = new Metrics();
-  const ref: { fanout?: FanOut } = {};
-  const alerting = buildAlerting(cfg, metrics, log, ref);
-  const code = await replayFiles(cli.files, cfg, {
-    sinks: createSinks(cfg, { metrics, log }), metrics, log, realtime: cli.realtime, shiftToNow: cli.shiftToNow,
-    observers: [alerting.observer], onPipeline: (p) => (ref.fanout = p.fanout),
-  });
-  await alerting.stop(cfg.shutdownTimeout);
-  return code;
 }
 
 export interface MainHooks {

@@ -43,6 +43,8 @@ export interface PipelineOptions {
   log?: Logger;
   /** replay --shift-to-now: the wall time to rebase the first record to (whole intervals) */
   shiftToNowMs?: number;
+  /** replay --shift-to-now unpaced: a fixed offset for every record time, computed from the capture's end */
+  shiftMs?: number;
   /** extra summary consumers (web page, tests) */
   onSummary?: (s: IntervalSummary) => void;
   /** the registry sinks and observers were built with (default: a new one) */
@@ -97,6 +99,7 @@ export class Pipeline {
   constructor(public cfg: Config, private readonly opts: PipelineOptions) {
     this.log = opts.log ?? silentLogger;
     this.shiftPending = opts.shiftToNowMs !== undefined;
+    this.shift = opts.shiftMs ?? 0;
     this.replayMode = opts.mode === 'replay';
     this.metrics = opts.metrics ?? new Metrics();
     this.observers = opts.observers ?? [];
@@ -238,6 +241,7 @@ export class Pipeline {
       records: m.total('records_total'),
       decodeErrors: m.total('decode_errors_total'),
       templateMisses: m.total('template_misses_total'),
+      eventRecords: m.total('event_records_total'),
       late: a.lateTotal,
       skippedIntervals: a.skipped,
     };

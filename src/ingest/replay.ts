@@ -10,6 +10,13 @@ import type { Metrics } from '../lib/counters.js';
 import { newPcapStats, readUdpPackets, type PcapStats } from './pcap.js';
 import type { IntervalSummary } from '../aggregate/summary.js';
 
+/**
+ * --realtime waits out at most this much capture time between two datagrams: a longer gap (captures
+ * years apart, one packet dated in the future) or a step backwards restarts the pacing at the next
+ * datagram instead of sleeping through it.
+ */
+export const MAX_REALTIME_GAP_MS = 60_000;
+
 export interface ReplayOptions {
   sinks: Sink[];
   log: Logger;
@@ -20,47 +27,99 @@ export interface ReplayOptions {
   onSummary?: (s: IntervalSummary) => void;
   metrics?: Metrics;
   observers?: RecordObserver[];
-  /** called with the pipeline as soon as it exists (to route alerts to its fan-out) */
-  onPipeline?: (p: Pipeline) => void;
+  /** called with the pipeline as soon as it exists (to route alerts to its fan-out) and the result it fills in */
+  onPipeline?: (p: Pipeline, r: ReplayResult) => void;
   /** wall clock, injectable for tests */
   now?: () => number;
+  /** back-pressure: a promise to wait for before the next datagram (an output to drain), or undefined */
+  pause?: () => Promise<void> | undefined;
+  /** true once nothing downstream can take more (stdout's reader went away): reading ends early */
+  gone?: () => boolean;
 }
 
 export interface ReplayResult {
   pipeline: Pipeline;
   datagrams: number;
   stats: PcapStats[];
+  /** summaries emitted */
+  intervals: number;
+  /** --realtime gaps not waited out (MAX_REALTIME_GAP_MS) */
+  gapsSkipped: number;
+  /** reading ended early: nothing downstream could take more */
+  cutShort: boolean;
+}
+
+/**
+ * --shift-to-now without --realtime: the offset, in whole intervals, that puts the capture's newest
+ * flow end in the interval holding `nowMs`, so no point lands in the future. Flow times can lie far
+ * from the packets' (an exporter reading old traffic), so a first pass decodes the capture for them:
+ * the replay then reads it twice.
+ */
+export async function shiftToEnd(files: string[], cfg: Config, nowMs: number): Promise<number> {
+  let last = -Infinity, lastPacket = -Infinity;
+  const p = new Pipeline(cfg, {
+    mode: 'replay', sinks: [],
+    observers: [{ onRecord: (r) => { if (r.endMs > last) last = r.endMs; }, advance() {}, flush() {} }],
+  });
+  await p.start();
+  for (const file of files) {
+    for (const d of readUdpPackets(file)) {
+      if (d.tsMs > lastPacket) lastPacket = d.tsMs;
+      p.onDatagram(d.payload, d.srcAddr, d.tsMs);
+    }
+  }
+  await p.stop();
+  if (last === -Infinity) last = lastPacket;
+  if (last === -Infinity) return 0;
+  const I = cfg.interval;
+  return (Math.floor(nowMs / I) - Math.floor(last / I)) * I;
 }
 
 export async function replay(files: string[], cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
   const now = opts.now ?? Date.now;
+  // live pacing places the first record at the present as it plays; unpaced, the capture ends now
+  const atEnd = opts.shiftToNow && !opts.realtime;
+  const shiftMs = atEnd ? await shiftToEnd(files, cfg, now()) : undefined;
   const pipeline = new Pipeline(cfg, {
-    mode: 'replay', sinks: opts.sinks, log: opts.log, onSummary: opts.onSummary,
-    metrics: opts.metrics, observers: opts.observers,
-    shiftToNowMs: opts.shiftToNow ? now() : undefined,
+    mode: 'replay', sinks: opts.sinks, log: opts.log, metrics: opts.metrics, observers: opts.observers,
+    onSummary: (s) => {
+      result.intervals++;
+      opts.onSummary?.(s);
+    },
+    shiftToNowMs: opts.shiftToNow && !atEnd ? now() : undefined,
+    shiftMs,
   });
-  opts.onPipeline?.(pipeline);
+  const result: ReplayResult = { pipeline, datagrams: 0, stats: [], intervals: 0, gapsSkipped: 0, cutShort: false };
+  opts.onPipeline?.(pipeline, result);
   await pipeline.start();
   const progress = opts.progress ?? process.stderr.isTTY === true;
-  const result: ReplayResult = { pipeline, datagrams: 0, stats: [] };
-  let wallStart = 0, capStart = 0, lastProgress = 0;
+  let wallStart = 0, capStart = 0, lastProgress = 0, prevTs = 0;
   const started = now();
-  for (const file of files) {
+  files: for (const file of files) {
     const size = statSync(file).size;
     const stats = newPcapStats();
     result.stats.push(stats);
     let n = 0;
     for (const p of readUdpPackets(file, stats)) {
       if (opts.realtime) {
-        if (wallStart === 0) {
+        const step = p.tsMs - prevTs;
+        if (wallStart === 0 || step > MAX_REALTIME_GAP_MS || step < -MAX_REALTIME_GAP_MS) {
+          if (wallStart !== 0) result.gapsSkipped++;
           wallStart = now();
           capStart = p.tsMs;
         }
+        prevTs = p.tsMs;
         const wait = p.tsMs - capStart - (now() - wallStart);
-        if (wait > 5) await sleep(Math.min(wait, 60_000));
+        if (wait > 5) await sleep(wait);
       }
       pipeline.onDatagram(p.payload, p.srcAddr, p.tsMs);
       result.datagrams++;
+      const paused = opts.pause?.();
+      if (paused) await paused;
+      if (opts.gone?.()) {
+        result.cutShort = true;
+        break files;
+      }
       if (progress && (++n & 255) === 0 && now() - lastProgress > 500) {
         lastProgress = now();
         const records = pipeline.metrics.total('records_total');
@@ -72,18 +131,4 @@ export async function replay(files: string[], cfg: Config, opts: ReplayOptions):
   if (progress) process.stderr.write('\n');
   await pipeline.stop();
   return result;
-}
-
-/** CLI form: returns the exit status. */
-export async function replayFiles(files: string[], cfg: Config, opts: ReplayOptions): Promise<number> {
-  try {
-    const r = await replay(files, cfg, opts);
-    opts.log.info({ datagrams: r.datagrams, records: r.pipeline.metrics.total('records_total'),
-      decodeErrors: r.pipeline.metrics.total('decode_errors_total') }, 'replay done');
-    return 0;
-  } catch (err) {
-    opts.log.error({ err: (err as Error).message }, 'replay failed');
-    process.stderr.write(`flowbridge: ${(err as Error).message}\n`);
-    return 1;
-  }
 }

@@ -49,6 +49,17 @@ export interface WebDeps {
 
 export class WebError extends FlowbridgeError {}
 
+/** Why the page could not listen, and what to do, in the words of the key's value. */
+function webBindReason(err: NodeJS.ErrnoException): string {
+  const fix = 'set web.listen to a free address, or web.enabled: false to run without the page';
+  switch (err.code) {
+    case 'EADDRINUSE': return `address already in use (another flowbridge or web server?): ${fix}`;
+    case 'EACCES': return `permission denied (ports below 1024 need privileges): ${fix}`;
+    case 'EADDRNOTAVAIL': return `address not available on this host: ${fix}`;
+    default: return `${err.message}: ${fix}`;
+  }
+}
+
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -177,7 +188,8 @@ export class WebServer {
     } catch (err) {
       // EADDRINUSE and the like may clear up later; a bad address will not
       const code = (err as NodeJS.ErrnoException).code;
-      throw new WebError(`web: cannot listen on ${this.opts.listen}: ${(err as Error).message}`, code === 'EADDRINUSE' || code === 'EACCES');
+      throw new WebError(`config: web.listen = ${JSON.stringify(this.opts.listen)}: ${webBindReason(err as NodeJS.ErrnoException)}`,
+        code === 'EADDRINUSE' || code === 'EACCES');
     }
     this.started = true;
     this.heartbeat = setInterval(() => this.broadcast('', ''), this.opts.heartbeatMs);

@@ -16,6 +16,8 @@ export function directionTotals(summaries: Iterable<WithDirections>): Record<str
   return tot;
 }
 
+/** The summaries of JSON-lines output: alerts and replay's figures (`"type"` lines) left out. */
 export function parseLines(jsonl: string): WithDirections[] {
-  return jsonl.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as WithDirections);
+  return jsonl.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as WithDirections & { type?: string })
+    .filter((o) => o.type === undefined);
 }

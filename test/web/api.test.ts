@@ -251,7 +251,7 @@ t.test('listens on IPv6 loopback', { skip: await ipv6Loopback() }, async (t) => 
 
 t.test('a port in use is a retriable start error', async (t) => {
   const other = new WebServer({ ...cfg.web, listen: `127.0.0.1:${web.address().port}` }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
-  await t.rejects(other.start(), { name: 'WebError', retriable: true, message: /cannot listen/ });
+  await t.rejects(other.start(), { name: 'WebError', retriable: true, message: /web\.listen = "127\.0\.0\.1:\d+": address already in use.*set web\.listen to a free address/ });
   await other.stop();
 });
 
