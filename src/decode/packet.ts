@@ -1,7 +1,7 @@
 // Parses a sampled packet header (sFlow raw packet header record, IPFIX packet section) into the
-// reused FlowRecord: Ethernet II / 802.3 SNAP with up to four 802.1Q/QinQ tags and an MPLS label
-// stack, IPv4 or IPv6 (extension headers walked), then TCP/UDP/SCTP ports, TCP flags, or ICMP/ICMPv6
-// type and code with the quoted packet of a destination-unreachable message. Agents cut headers at
+// reused FlowRecord: Ethernet II / 802.3 SNAP with up to four 802.1Q/QinQ tags, an MPLS label stack
+// or a PPPoE session, IPv4 or IPv6 (extension headers walked), then TCP/UDP/SCTP ports, TCP flags, or
+// ICMP/ICMPv6 type and code with the quoted packet of a destination-unreachable message. Agents cut headers at
 // 64..256 bytes, so running out of bytes is normal here: parsing stops, keeps what it set, and the
 // sample is still counted.
 import { Reader } from '../lib/reader.js';
@@ -13,7 +13,11 @@ export const enum HeaderProtocol { Ethernet = 1, Ipv4 = 11, Ipv6 = 12 }
 
 const enum EtherType {
   Ipv4 = 0x0800, Ipv6 = 0x86dd, Dot1Q = 0x8100, Dot1AD = 0x88a8, QinQOld = 0x9100, Mpls = 0x8847, MplsMulticast = 0x8848,
+  PppoeSession = 0x8864,
 }
+
+/** PPP protocol numbers of IP inside a PPPoE session (RFC 1661 / RFC 5072). */
+const enum PppProto { Ipv4 = 0x0021, Ipv6 = 0x0057 }
 
 const enum IpProto {
   HopByHop = 0, Icmp = 1, Tcp = 6, Udp = 17, Routing = 43, Fragment = 44, Ah = 51, Icmp6 = 58,
@@ -31,6 +35,11 @@ const ETH_HEADER = 14;
 const hr = new Reader();
 /** Set by walkV6Ext: the walk ended at a non-first fragment, which carries no L4 header. */
 let v6LaterFragment = false;
+/**
+ * Link-layer bytes before the network header, as far as ethernet() saw them: a tag, a label or a
+ * PPPoE header counts once its type says it is there, so a header cut inside it still counts it.
+ */
+let linkLen = 0;
 
 /**
  * Parses the header bytes buf[start, end) of protocol `proto` into rec (addresses, protocol, ports,
@@ -46,9 +55,8 @@ export function parsePacketHeader(buf: Buffer, start: number, end: number, proto
   let l2 = 0;
   try {
     if (proto === HeaderProtocol.Ethernet) {
-      l2 = ETH_HEADER;
+      linkLen = ETH_HEADER;
       const type = ethernet(r, rec);
-      l2 = r.pos - start;
       if (type === EtherType.Ipv4) ipv4(r, rec);
       else if (type === EtherType.Ipv6) ipv6(r, rec);
     } else if (proto === HeaderProtocol.Ipv4) {
@@ -62,6 +70,7 @@ export function parsePacketHeader(buf: Buffer, start: number, end: number, proto
   } finally {
     hr.clear();
   }
+  if (proto === HeaderProtocol.Ethernet) l2 = linkLen;
   return l2;
 }
 
@@ -72,6 +81,7 @@ function ethernet(r: Reader, rec: FlowRecord): number {
   if (type <= 1500) {
     // IEEE 802.3 length field: only LLC/SNAP (AA AA 03, OUI) carries an EtherType for IP.
     if (r.left() < 8 || r.u16() !== 0xaaaa || r.u8() !== 0x03) return 0;
+    linkLen += 8;
     r.skip(3);
     type = r.u16();
   }
@@ -79,17 +89,26 @@ function ethernet(r: Reader, rec: FlowRecord): number {
   // would report it; inner QinQ tags belong to the customer and are skipped.
   for (let tags = 0; tags < MAX_VLAN_TAGS; tags++) {
     if (type !== EtherType.Dot1Q && type !== EtherType.Dot1AD && type !== EtherType.QinQOld) break;
+    linkLen += 4;
     const tci = r.u16();
     if (tags === 0) rec.vlan = tci & 0x0fff;
     type = r.u16();
   }
   if (type === EtherType.Mpls || type === EtherType.MplsMulticast) return mpls(r);
+  if (type === EtherType.PppoeSession) {
+    // version/type, code, session id, length; then the PPP protocol
+    linkLen += 8;
+    r.skip(6);
+    const ppp = r.u16();
+    return ppp === PppProto.Ipv4 ? EtherType.Ipv4 : ppp === PppProto.Ipv6 ? EtherType.Ipv6 : 0;
+  }
   return type;
 }
 
 /** Pops an MPLS label stack; the payload has no type field, so IPv4/IPv6 is told by its version nibble. */
 function mpls(r: Reader): number {
   for (let i = 0; i < MAX_MPLS_LABELS; i++) {
+    linkLen += 4;
     const entry = r.u32();
     if ((entry & 0x100) === 0) continue; // not the bottom of the stack
     if (r.left() < 1) return 0;

@@ -5,6 +5,8 @@ import { IpVersion, type FlowRecord } from '../flow/record.js';
 import type { FieldState } from './field-state.js';
 import { HeaderProtocol, parsePacketHeader } from './packet.js';
 
+const ETH_HEADER = 14;
+
 /**
  * Fills rec (already finished from the record's own fields) from the section in buf: endpoints, ports,
  * flags, and the packet's IP-layer length; packets 1. Counters the record carries itself win.
@@ -16,7 +18,8 @@ export function applySection(buf: Uint8Array, s: FieldState, rec: FlowRecord): v
   let len = s.secLen;
   // sectionExportedOctets: the bytes of the field that are packet (the rest would be padding)
   if (s.secOctets >= 0 && s.secOctets < len) len = s.secOctets;
-  let l2 = 0;
+  // a frame section's link header is at least Ethernet's, even when it cannot be parsed
+  let l2 = s.secIp ? 0 : ETH_HEADER;
   rec.bytes = 0;
   // a section that does not start at its layer's first byte cannot be parsed
   if (len > 0 && s.secOffset <= 0) {

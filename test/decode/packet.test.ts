@@ -47,6 +47,28 @@ t.test('802.1Q tag: VLAN id without the priority bits', (t) => {
   t.end();
 });
 
+t.test('PPPoE session: the PPP protocol says IPv4 or IPv6; the link header is 22 bytes', (t) => {
+  const { rec, l2 } = parse(`${ETH} 8864 1100 0001 0036 0021 ${IP4_TCP}`);
+  t.equal(l2, 22);
+  t.equal(rec.ipVersion, 4);
+  t.equal(srcAddress(rec), '10.1.0.48');
+  t.equal(rec.dstPort, 443);
+  t.equal(rec.bytes, 52);
+  const lcp = parse(`${ETH} 8864 1100 0001 0010 c021 0101000e`);
+  t.equal(lcp.rec.ipVersion, 0, 'LCP is no IP');
+  t.equal(lcp.l2, 22);
+  t.end();
+});
+
+t.test('a header cut inside a tag, a label or a PPPoE header still counts it in the link header', (t) => {
+  t.equal(parse(`${ETH} 8100 a0`).l2, 18, 'cut inside the 802.1Q tag');
+  t.equal(parse(`${ETH} 8100 a064 8100`).l2, 22, 'cut inside the second tag');
+  t.equal(parse(`${ETH} 8847 0001`).l2, 18, 'cut inside the first MPLS label');
+  t.equal(parse(`${ETH} 8864 1100`).l2, 22, 'cut inside the PPPoE header');
+  t.equal(parse(`${ETH} 08`).l2, 14, 'cut inside the EtherType');
+  t.end();
+});
+
 t.test('QinQ (0x88a8 and 0x9100 outer): the outer tag is the VLAN', (t) => {
   for (const outer of ['88a8', '9100']) {
     const { rec, l2 } = parse(`${ETH} ${outer} 00c8 8100 012c 0800 ${IP4_TCP}`);

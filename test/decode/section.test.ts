@@ -79,3 +79,14 @@ t.test('a section not from the first byte is not parsed; counters the record car
   t.match(sink.records[2], { src: '10.0.0.1', bytes: 700, packets: 0, frameBytes: 0 });
   t.end();
 });
+
+t.test('a frame section that cannot be parsed counts the frame less an Ethernet header, never the header itself', (t) => {
+  const { sink, dec } = setup();
+  // sectionOffset 14 and no ipTotalLength; then an empty section
+  const F: Field[] = [[312, 2], [409, 2], [315, 65535]];
+  const frame = hex(`${ETH} 0800 ${IP4}`);
+  dec.decode(ipfix(H, set(2, tpl(530, F)), set(530, cat(u16(1514), u16(14), varlen(frame.subarray(14)), u16(1514), u16(0), varlen(Buffer.alloc(0))))),
+    'x', 0, sink.emit);
+  t.match(sink.records, [{ ipVersion: 0, bytes: 1500, frameBytes: 1514, packets: 1 }, { ipVersion: 0, bytes: 1500, frameBytes: 1514, packets: 1 }]);
+  t.end();
+});
