@@ -5,7 +5,8 @@
 // the collector's RSS read from /proc every second. Goals: /healthz within 1 s throughout, RSS under
 // 200 MB, the collector still counting the sound exporter's records, and SIGTERM ending it.
 // BENCH_HOSTILE_SECONDS, BENCH_HOSTILE_RATE (datagrams/s) and BENCH_HOSTILE_SOURCES change it;
-// BENCH_HOSTILE_NODE_ARGS adds node options to the collector (profiling).
+// BENCH_HOSTILE_NODE_ARGS adds node options to the collector (profiling), BENCH_HOSTILE_ARGS its own
+// options (e.g. lower aggregate.maxHosts and templates.max to see what they bound).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -170,7 +171,7 @@ export async function hostileRun(p: HostileParams): Promise<HostileResult> {
   const nodeArgs = (process.env.BENCH_HOSTILE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, BIN, '--home', '10.0.0.0/8', '--listen-netflow', '127.0.0.1:0',
     '--listen-sflow', '', '--web-listen', '127.0.0.1:0', '--output', 'none', '--state-file', join(dir, 'state.json'),
-    '--shutdown-timeout', '5s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--shutdown-timeout', '5s', ...(process.env.BENCH_HOSTILE_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-200_000); });
   try {
