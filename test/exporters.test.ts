@@ -2,6 +2,7 @@
 // loopback; what flowbridge counts must equal the capture's truth and what tshark decodes of the wire.
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
+import { have } from './helpers/process.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +12,6 @@ import { startCollector } from './helpers/collector.js';
 import { truth } from './helpers/truth.js';
 
 const FIX = new URL('./fixtures/', import.meta.url).pathname;
-const have = (cmd: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const missing = ['softflowd', 'pmacctd', 'tshark'].filter((c) => !have(c));
 if (missing.length) t.plan(0, `Debian packages missing: ${missing.join(', ')} (bash .ci/run installs them)`);
 

@@ -2,6 +2,7 @@
 // swapped; and the forward and reverse totals equal what tshark decodes from the same bytes.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { have } from '../helpers/process.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,14 +107,7 @@ function tsharkBiflow(file: string): { fwd: [number, number]; rev: [number, numb
   return { fwd, rev };
 }
 
-const haveTshark = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveTshark = have('tshark');
 
 t.test('forward and reverse totals equal tshark\'s decoding of the same datagrams', { skip: haveTshark ? false : 'tshark is not installed (Debian package tshark)' }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'flowbridge-biflow-'));

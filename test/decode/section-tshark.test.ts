@@ -6,6 +6,7 @@
 // fields tshark's cflow dissector must see as flowbridge does.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { have } from '../helpers/process.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,14 +252,7 @@ function expected(row: Row, c: Case) {
   };
 }
 
-const haveTshark = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveTshark = have('tshark');
 
 t.test('packet sections count what tshark decodes from the same bytes, times the sampling rate',
   { skip: haveTshark ? false : 'tshark is not installed (Debian package tshark)' }, (t) => {

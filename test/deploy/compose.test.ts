@@ -5,6 +5,7 @@
 // their images need.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { have } from '../helpers/process.js';
 import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -14,7 +15,6 @@ import { loadConfig } from '../../src/config/load.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 const dotenv = Object.fromEntries(read('.env.example').split('\n').filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const executable = (f: string) => { try { accessSync(join(ROOT, f), constants.X_OK); return true; } catch { return false; } };
 
 type Port = string | { protocol?: string; published?: number; target: number; host_ip?: string };

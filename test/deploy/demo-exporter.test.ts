@@ -5,6 +5,7 @@
 // sFlow to it. What flowbridge counts per exporter must be the capture's truth, at present-day times.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { have } from '../helpers/process.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,6 @@ import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { truth } from '../helpers/truth.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const netns = spawnSync('unshare', ['--net', '--pid', '--fork', 'true'], { stdio: 'ignore' }).status === 0;
 const missing = [
   ...['pmacctd', 'tcpreplay', 'ip', 'unshare', 'setpriv'].filter((c) => !have(c)).map((c) => `${c} not installed`),

@@ -1,5 +1,8 @@
 // Child processes of the test servers.
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+
+/** Whether `cmd` is on the PATH (tests that need an optional Debian package skip without it). */
+export const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 /** SIGKILL (a crash, for outage drills) and wait until the process is gone; no-op if it already is. */
 export async function killHard(c: ChildProcess | undefined): Promise<void> {
