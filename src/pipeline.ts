@@ -1,11 +1,11 @@
 // Wiring: datagrams -> decode dispatcher -> classify -> aggregate -> sinks. One Pipeline serves the
 // live collector (wall clock, UDP listeners, node-schedule boundaries) and replay (capture clock).
 import { RELOADABLE_KEYS, type Config } from './config/load.js';
-import { Aggregator, type AssignMode } from './aggregate/aggregator.js';
+import { Aggregator } from './aggregate/aggregator.js';
 import type { IntervalSummary } from './aggregate/summary.js';
 import { IntervalClock } from './aggregate/schedule.js';
 import { Classifier } from './classify/direction.js';
-import { Dispatcher, Format } from './decode/dispatch.js';
+import { Dispatcher } from './decode/dispatch.js';
 import { IpfixDecoder } from './decode/ipfix.js';
 import { Netflow5Decoder } from './decode/netflow5.js';
 import { Netflow9Decoder } from './decode/netflow9.js';
@@ -14,7 +14,7 @@ import { SflowDecoder } from './decode/sflow.js';
 import { SflowCounterStore } from './decode/counters-sflow.js';
 import { LOAD_SLACK, loadState, saveState } from './decode/state.js';
 import { TemplateCache } from './decode/templates.js';
-import type { FlowRecord } from './flow/record.js';
+import { Format, type FlowRecord } from './flow/record.js';
 import { RecordNormalizer } from './flow/normalize.js';
 import { FanOut, type Sink } from './export/sink.js';
 import { parseHostPort, UdpListener } from './ingest/udp.js';
@@ -141,7 +141,7 @@ export class Pipeline {
     this.aggregator = new Aggregator({
       intervalMs: cfg.interval,
       holdMs: cfg.aggregate.hold,
-      assign: cfg.aggregate.assign as AssignMode,
+      assign: cfg.aggregate.assign,
       topHosts: cfg.aggregate.topHosts,
       topPorts: cfg.aggregate.topPorts,
       maxHosts: cfg.aggregate.maxHosts,

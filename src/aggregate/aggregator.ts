@@ -9,7 +9,9 @@ import type { FlowRecord } from '../flow/record.js';
 import type { IntervalSummary } from './summary.js';
 import { OpenKeys, Window, type WindowLimits } from './window.js';
 
-export type AssignMode = 'spread' | 'end' | 'arrival';
+/** How a record is put into intervals; the config schema offers exactly these. */
+export const ASSIGN_MODES = ['spread', 'end', 'arrival'] as const;
+export type AssignMode = (typeof ASSIGN_MODES)[number];
 
 export interface AggregatorConfig extends WindowLimits {
   intervalMs: number;

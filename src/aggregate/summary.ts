@@ -1,6 +1,6 @@
 // The immutable summary of one closed interval: what every sink receives. docs/output.md documents it.
+import { DIRECTION_NAMES, type DirectionName } from '../classify/direction.js';
 
-export type DirectionName = 'in' | 'out' | 'internal' | 'external';
 export type HostDirection = 'in' | 'out';
 
 export interface Totals {
@@ -77,8 +77,6 @@ export interface IntervalSummary {
   stats: IntervalStats;
 }
 
-export const DIRECTIONS: readonly DirectionName[] = ['in', 'out', 'internal', 'external'];
-
 /** The largest counter a summary holds: above it a float sum is no longer an exact integer. */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
@@ -99,7 +97,7 @@ function cap(t: Totals): number {
 export function saturate(s: IntervalSummary): number {
   let n = 0;
   const secs = s.interval;
-  for (const d of DIRECTIONS) {
+  for (const d of DIRECTION_NAMES) {
     const t = s.directions[d], c = cap(t);
     if (c > 0) {
       n += c;

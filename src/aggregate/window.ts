@@ -3,8 +3,9 @@
 // per-portion path is arithmetic, with no allocation and no hashing; strings are built only in
 // summarize().
 import { IpVersion, ipv4ToString, ipv6ToString, type FlowRecord } from '../flow/record.js';
+import { Direction, DIRECTION_NAMES, type DirectionName } from '../classify/direction.js';
 import {
-  DIRECTIONS, protocolName, saturate,
+  protocolName, saturate, servicePort,
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
@@ -14,8 +15,6 @@ import { compactIndex, Counters, KeyIndex, PAGE_BITS, PAGE_MASK, PagePool } from
 const BYTES = 0, PKTS = 1, FLOWS = 2;
 // host/group triples: received (in) first, sent (out) second
 const H_IN = 0, H_OUT = 3;
-// Direction codes (src/classify/direction.ts): in 0, out 1, internal 2, external 3
-const D_IN = 0, D_OUT = 1, D_INTERNAL = 2;
 
 export interface WindowLimits {
   maxHosts: number;
@@ -74,12 +73,12 @@ export class OpenKeys {
     this.port = this.ports.find1(portKey(rec), 0, true);
     this.portAt = (this.port & PAGE_MASK) * 12 + d3;
     this.v6 = rec.ipVersion === IpVersion.V6;
-    if (direction === D_OUT || direction === D_INTERNAL) {
+    if (direction === Direction.Out || direction === Direction.Internal) {
       this.src = this.host(rec, true, srcGroup);
       this.srcAt = (this.src & PAGE_MASK) * 6 + H_OUT;
       this.srcGroupAt = srcGroup >= 0 ? srcGroup * 6 + H_OUT : -1;
     } else this.src = -2;
-    if (direction === D_IN || direction === D_INTERNAL) {
+    if (direction === Direction.In || direction === Direction.Internal) {
       this.dst = this.host(rec, false, dstGroup);
       this.dstAt = (this.dst & PAGE_MASK) * 6 + H_IN;
       this.dstGroupAt = dstGroup >= 0 ? dstGroup * 6 + H_IN : -1;
@@ -109,15 +108,7 @@ export class OpenKeys {
 /** The port table key of a record: (protocol << 16) | service port. */
 export function portKey(rec: FlowRecord): number {
   const proto = rec.protocol & 255;
-  return (proto << 16) | service(proto, rec.srcPort, rec.dstPort);
-}
-
-/** The service port (summary.ts servicePort, inlined for the per-record path; same rule). */
-function service(protocol: number, src: number, dst: number): number {
-  if (protocol !== 6 && protocol !== 17 && protocol !== 132 && protocol !== 33 && protocol !== 136) return 0;
-  if (src === 0) return dst;
-  if (dst === 0) return src;
-  return src < dst ? src : dst;
+  return (proto << 16) | servicePort(proto, rec.srcPort, rec.dstPort);
 }
 
 function add3(a: Float64Array, at: number, b: number, p: number, f: number): void {
@@ -258,8 +249,8 @@ export class Window {
     collector: Record<string, number>): IntervalSummary {
     const secs = intervalMs / 1000;
     const start = (this.k * intervalMs) / 1000;
-    const directions = {} as Record<(typeof DIRECTIONS)[number], RateTotals>;
-    DIRECTIONS.forEach((name, d) => {
+    const directions = {} as Record<DirectionName, RateTotals>;
+    DIRECTION_NAMES.forEach((name, d) => {
       const t = totals(this.dir, d * 3);
       directions[name] = { ...t, bps: (t.bytes * 8) / secs, pps: t.packets / secs };
     });
@@ -293,8 +284,8 @@ export class Window {
     }
 
     const ports: PortRow[] = [];
-    const portsOther = {} as Record<(typeof DIRECTIONS)[number], Totals>;
-    DIRECTIONS.forEach((direction, d) => {
+    const portsOther = {} as Record<DirectionName, Totals>;
+    DIRECTION_NAMES.forEach((direction, d) => {
       portsOther[direction] = totals(this.portOther, d * 3);
       const rows: PortRow[] = [];
       const pt = this.keys.ports, pages = this.ports.pages;
@@ -314,7 +305,7 @@ export class Window {
 
     const protocols: ProtocolRow[] = [];
     for (let pr = 0; pr < 256; pr++) {
-      DIRECTIONS.forEach((direction, d) => {
+      DIRECTION_NAMES.forEach((direction, d) => {
         const at = pr * 12 + d * 3;
         if (this.proto[at + BYTES] || this.proto[at + PKTS] || this.proto[at + FLOWS]) {
           protocols.push({ protocol: protocolName(pr), direction, ...totals(this.proto, at) });

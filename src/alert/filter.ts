@@ -11,6 +11,9 @@ import { IpVersion, type FlowRecord } from '../flow/record.js';
 import { FlowbridgeError } from '../lib/errors.js';
 import { Key, keyIndex, KEY_NAMES, numericKey } from './keys.js';
 
+/** The direction words, widened so any lower-cased text can be looked up. */
+const DIRECTION_WORDS: readonly string[] = DIRECTION_NAMES;
+
 /** A filter that does not parse; `pos` is the 1-based character position of the problem. */
 export class FilterError extends FlowbridgeError {
   constructor(readonly pos: number, readonly reason: string) {
@@ -164,7 +167,7 @@ function checkValue(key: number, v: string, at: number): void {
       }
       return;
     case Key.Direction:
-      if (!DIRECTION_NAMES.includes(v.toLowerCase())) throw bad(DIRECTION_NAMES.join(', '));
+      if (!DIRECTION_WORDS.includes(v.toLowerCase())) throw bad(DIRECTION_NAMES.join(', '));
       return;
     case Key.Group:
     case Key.SourceGroup:
@@ -279,7 +282,7 @@ function compileCmp(n: Extract<FilterNode, { op: 'cmp' }>, groupNames: readonly 
     const v = n.values[i]!;
     const lower = v.toLowerCase();
     switch (n.key) {
-      case Key.Direction: { const d = DIRECTION_NAMES.indexOf(lower); ranges.push(d, d); break; }
+      case Key.Direction: { const d = DIRECTION_WORDS.indexOf(lower); ranges.push(d, d); break; }
       case Key.Group:
       case Key.SourceGroup:
       case Key.DestinationGroup: {

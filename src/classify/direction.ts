@@ -11,8 +11,10 @@ export const enum Direction {
   External = 3,
 }
 
-/** Label text by Direction value. */
-export const DIRECTION_NAMES: readonly string[] = ['in', 'out', 'internal', 'external'];
+export type DirectionName = 'in' | 'out' | 'internal' | 'external';
+
+/** Label text by Direction value; the one list of direction words (summaries, sinks, alert keys). */
+export const DIRECTION_NAMES: readonly DirectionName[] = ['in', 'out', 'internal', 'external'];
 
 /** Group name → prefixes, as in the validated `networks` configuration. */
 export type NetworkGroups = Readonly<Record<string, readonly string[]>>;

@@ -3,6 +3,7 @@
 // Strings from env, argv or files are first turned into structure by `coerce`, which never throws, so a
 // bad value always reaches validation and gets a message naming the key.
 import { addressText, parseAddressBytes, parsePrefix, PrefixError } from '../classify/prefixes.js';
+import { splitHostPort } from '../lib/hostport.js';
 
 export interface FormatDef<T = unknown> {
   /** convict format name; also shown in docs. */
@@ -259,25 +260,16 @@ export interface HostPort {
 const HOST_PORT_EXPECTED = 'host:port such as "127.0.0.1:2003", "[::1]:2003" or "collector.example:2003"';
 const HOST_PORT_LIST_EXPECTED =
   'a list of host:port such as ["0.0.0.0:2055", "[::]:2055"] or "0.0.0.0:2055,[::]:2055"';
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** Parses "127.0.0.1:2003", "[::1]:2003" or "name:2003"; returns null when malformed. */
+/** Parses "127.0.0.1:2003", "[::1]:2003" or "name:2003" (lib/hostport.ts); null when malformed. IPv6 canonical. */
 export function parseHostPort(input: string): HostPort | null {
-  const t = input.trim();
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(t) ?? /^([^:[\]]+):(\d{1,5})$/.exec(t);
-  if (!m) return null;
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (port > 65535) return null;
-  if (t.startsWith('[')) {
-    // Zones (fe80::1%eth0) are allowed here: a listener may need one to bind a link-local address.
-    const zone = host.indexOf('%');
-    const addr = parseAddressBytes(zone < 0 ? host : host.slice(0, zone));
-    if (!addr?.v6) return null;
-    return { host: addressText(true, addr.bytes) + (zone < 0 ? '' : host.slice(zone)), port };
-  }
-  if (/^[\d.]+$/.test(host)) return parseAddressBytes(host) ? { host, port } : null;
-  return HOSTNAME.test(host) ? { host, port } : null;
+  const hp = splitHostPort(input, { names: true, anyZone: true });
+  if (!hp.ok) return null;
+  if (!hp.v6) return { host: hp.host, port: hp.port };
+  const zone = hp.host.indexOf('%');
+  const addr = parseAddressBytes(zone < 0 ? hp.host : hp.host.slice(0, zone));
+  if (!addr?.v6) return null;
+  return { host: addressText(true, addr.bytes) + (zone < 0 ? '' : hp.host.slice(zone)), port: hp.port };
 }
 
 export function renderHostPort(hp: HostPort): string {

@@ -7,6 +7,7 @@ import {
   type FormatDef,
 } from './formats.js';
 import { RECORD_LIMITS_DEFAULTS } from '../flow/normalize.js';
+import { ASSIGN_MODES, type AssignMode } from '../aggregate/aggregator.js';
 import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
@@ -34,7 +35,6 @@ export function isLeaf(node: Leaf | Section): node is Leaf {
 
 // ---- the loaded configuration (normalized: durations in ms, host:port and prefixes canonical text) ----
 
-export type AssignMode = 'spread' | 'end' | 'arrival';
 export type OutputFormat = 'console' | 'json' | 'none';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -138,7 +138,7 @@ const aggregate: Section = {
   aggregate: {
     assign: {
       doc: 'How a flow is put into intervals: "spread" over its start–end span, "end" all at its end time, "arrival" all at receipt time.',
-      format: oneOf(['spread', 'end', 'arrival'] as const),
+      format: oneOf(ASSIGN_MODES),
       default: 'spread',
     },
     hold: {

@@ -4,11 +4,9 @@
 import { DecodeError } from '../lib/errors.js';
 import type { Counter, Metrics } from '../lib/counters.js';
 import type { RateLimitedLog } from '../lib/log.js';
-import type { FlowRecord, RecordHandler } from '../flow/record.js';
+import { Format, type FlowRecord, type RecordHandler } from '../flow/record.js';
 import { BAD_KINDS } from '../flow/normalize.js';
 import type { DatagramDecoder } from './types.js';
-
-export const enum Format { Unknown = 0, NetflowV5 = 5, NetflowV9 = 9, Ipfix = 10, Sflow = 5000 }
 
 const FORMAT_NAMES: Record<number, string> = { 0: 'unknown', 5: 'netflow5', 9: 'netflow9', 10: 'ipfix', 5000: 'sflow5' };
 

@@ -3,9 +3,9 @@
 import { DecodeError } from '../lib/errors.js';
 import type { RecordHandler } from '../flow/record.js';
 import { MAX_TEMPLATE_FIELDS, TemplateKind } from './fields.js';
-import { TemplatedDecoder } from './netflow9.js';
+import { TemplatedDecoder } from './templated.js';
 
-export type { NetflowDecoderDeps } from './netflow9.js';
+export type { NetflowDecoderDeps } from './templated.js';
 
 const enum Ipfix {
   Version = 10, HeaderLen = 16, TemplateSet = 2, OptionsTemplateSet = 3, EnterpriseBit = 0x8000,

@@ -1,7 +1,7 @@
 // NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records; times are sysUptime-relative.
 import { DecodeError } from '../lib/errors.js';
 import { Reader } from '../lib/reader.js';
-import { FlowRecord, FlowSource, IpVersion, type RecordHandler } from '../flow/record.js';
+import { FlowRecord, Format, IpVersion, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { uptimeToMs } from './fields.js';
 import { u16at, u32at as u32 } from './wire.js';
@@ -43,7 +43,7 @@ export class Netflow5Decoder implements DatagramDecoder {
       const rate = sampling & V5.IntervalMask;
       const rec = this.rec;
       rec.exporter = exporter;
-      rec.source = FlowSource.NetflowV5;
+      rec.source = Format.NetflowV5;
       // Engine type/id identify the exporting engine as v9's source id does (Cisco packs them alike).
       rec.domain = engineType * 256 + engineId;
       // The count check above bounds every record: they are read at fixed offsets without per-field

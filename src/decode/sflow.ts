@@ -7,7 +7,7 @@
 // totals stay visible; consumers count those as non-IP.
 import { Reader } from '../lib/reader.js';
 import { DecodeError } from '../lib/errors.js';
-import { FlowRecord, FlowSource, IpVersion, ipv4ToString, ipv6ToString, type RecordHandler } from '../flow/record.js';
+import { FlowRecord, Format, IpVersion, ipv4ToString, ipv6ToString, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { parsePacketHeader } from './packet.js';
 import { u32at } from './wire.js';
@@ -101,7 +101,7 @@ export class SflowDecoder implements DatagramDecoder {
       this.receivedMs = receivedMs;
       const rec = this.rec;
       rec.exporter = this.agent;
-      rec.source = FlowSource.Sflow;
+      rec.source = Format.Sflow;
       rec.domain = this.subAgent;
       for (let i = 0; i < n; i++) {
         const format = r.u32();

@@ -3,7 +3,8 @@
 // line protocol and in Graphite paths. Names are escaped once per series and cached by the sinks.
 import { escape } from '@influxdata/influxdb-client';
 import type { AlertEvent } from '../alert/event.js';
-import { DIRECTIONS, type IntervalSummary, type Totals } from '../aggregate/summary.js';
+import { DIRECTION_NAMES } from '../classify/direction.js';
+import type { IntervalSummary, Totals } from '../aggregate/summary.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 
 export interface FieldDef {
@@ -131,7 +132,7 @@ export class SeriesWalker {
   walk(s: IntervalSummary, visit: SeriesVisitor, sink?: SinkRow): number {
     const tg = this.tags;
     let n = 0;
-    for (const d of DIRECTIONS) {
+    for (const d of DIRECTION_NAMES) {
       tg[0] = d;
       this.rates(TRAFFIC, d, s.directions[d], s.interval, visit);
       n++;
@@ -152,7 +153,7 @@ export class SeriesWalker {
       this.rates(PORTS, `${p.protocol}\0${p.port}\0${p.direction}`, p, s.interval, visit);
       n++;
     }
-    for (const d of DIRECTIONS) {
+    for (const d of DIRECTION_NAMES) {
       const o = s.portsOther[d];
       if (!o || !nonZero(o)) continue;
       tg[0] = ALL_PROTOCOLS; tg[1] = OTHER; tg[2] = d;

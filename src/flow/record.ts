@@ -3,8 +3,11 @@
 
 export const enum IpVersion { None = 0, V4 = 4, V6 = 6 }
 
-/** Source format of a record (NetFlow version number; sFlow as 5000 so it never clashes with v5). */
-export const enum FlowSource { NetflowV5 = 5, NetflowV9 = 9, Ipfix = 10, Sflow = 5000 }
+/**
+ * Wire format of a datagram and source of its records (NetFlow version number; sFlow as 5000 so it
+ * never clashes with v5; Unknown = not detected).
+ */
+export const enum Format { Unknown = 0, NetflowV5 = 5, NetflowV9 = 9, Ipfix = 10, Sflow = 5000 }
 
 export class FlowRecord {
   /** Exporter address as text (agent address for sFlow), set once per datagram. */

@@ -3,6 +3,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { ConfigError, FlowbridgeError } from '../lib/errors.js';
+import { splitHostPort, type HostPortProblem } from '../lib/hostport.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import type { Clock } from '../decode/types.js';
 import { ThreadReceiver } from './udp-thread.js';
@@ -42,27 +43,20 @@ export function formatHostPort(address: string, port: number): string {
  * so a listener never depends on name resolution. `key` names the setting in error messages.
  */
 export function parseHostPort(text: string, key = 'listen'): { address: string; port: number } {
-  const s = text.trim();
-  let host: string, portText: string;
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']');
-    if (close < 0 || s[close + 1] !== ':') throw new ConfigError(key, `${key}: "${text}" must look like "[::]:2055"`);
-    host = s.slice(1, close);
-    portText = s.slice(close + 2);
-    if (isIP(host) !== 6) throw new ConfigError(key, `${key}: "${host}" in "${text}" is not an IPv6 address`);
-  } else {
-    const colon = s.lastIndexOf(':');
-    if (colon < 0) throw new ConfigError(key, `${key}: "${text}" needs a port, e.g. "0.0.0.0:2055" or ":2055"`);
-    host = s.slice(0, colon);
-    portText = s.slice(colon + 1);
-    if (host.includes(':')) throw new ConfigError(key, `${key}: IPv6 address in "${text}" must be bracketed, e.g. "[::]:2055"`);
-    if (host === '') host = '0.0.0.0';
-    else if (isIP(host) !== 4) throw new ConfigError(key, `${key}: "${host}" in "${text}" is not an IPv4 address (use an IP literal, not a name)`);
+  const hp = splitHostPort(text, { names: false, emptyHost: '0.0.0.0' });
+  if (hp.ok) return { address: hp.host, port: hp.port };
+  throw new ConfigError(key, `${key}: ${listenProblem(hp.problem, text, hp.host, hp.portText)}`);
+}
+
+function listenProblem(problem: HostPortProblem, text: string, host: string, portText: string): string {
+  switch (problem) {
+    case 'bracket': return `"${text}" must look like "[::]:2055"`;
+    case 'not-v6': return `"${host}" in "${text}" is not an IPv6 address`;
+    case 'no-port': return `"${text}" needs a port, e.g. "0.0.0.0:2055" or ":2055"`;
+    case 'unbracketed-v6': return `IPv6 address in "${text}" must be bracketed, e.g. "[::]:2055"`;
+    case 'bad-port': return `port "${portText}" in "${text}" is not a number from 0 to 65535`;
+    default: return `"${host}" in "${text}" is not an IPv4 address (use an IP literal, not a name)`;
   }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new ConfigError(key, `${key}: port "${portText}" in "${text}" is not a number from 0 to 65535`);
-  }
-  return { address: host, port: Number(portText) };
 }
 
 /** Bind failures explained in terms of the configured address. */

@@ -1,10 +1,10 @@
 import t from 'tap';
 import { RecordNormalizer } from '../../src/flow/normalize.js';
-import { Dispatcher, detectFormat, Format, formatName } from '../../src/decode/dispatch.js';
+import { Dispatcher, detectFormat, formatName } from '../../src/decode/dispatch.js';
 import { Netflow5Decoder } from '../../src/decode/netflow5.js';
 import { DecodeError } from '../../src/lib/errors.js';
 import { Metrics } from '../../src/lib/counters.js';
-import type { FlowRecord } from '../../src/flow/record.js';
+import { Format, type FlowRecord } from '../../src/flow/record.js';
 
 /** A NetFlow v5 datagram with `n` records of 100 bytes / 2 packets and the given sampling field. */
 function v5(n: number, sampling = 0): Buffer {

@@ -10,13 +10,13 @@ import { have } from '../helpers/process.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Dispatcher, Format } from '../../src/decode/dispatch.js';
+import { Dispatcher } from '../../src/decode/dispatch.js';
 import { IpfixDecoder } from '../../src/decode/ipfix.js';
 import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
 import { RecordNormalizer } from '../../src/flow/normalize.js';
 import { Metrics } from '../../src/lib/counters.js';
-import { IpVersion, srcAddress, dstAddress, type FlowRecord } from '../../src/flow/record.js';
+import { Format, IpVersion, srcAddress, dstAddress, type FlowRecord } from '../../src/flow/record.js';
 import type { DecodeError } from '../../src/lib/errors.js';
 import { cat, hex, ip4, ipfix, ipfixOptTpl, set, tpl, u16, u32, u8, type Field } from './nf-build.js';
 

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { RateLimitedLog, type Logger } from '../../src/lib/log.js';
 import { Metrics } from '../../src/lib/counters.js';
-import { Dispatcher, Format } from '../../src/decode/dispatch.js';
+import { Dispatcher } from '../../src/decode/dispatch.js';
+import { Format } from '../../src/flow/record.js';
 import { Netflow5Decoder } from '../../src/decode/netflow5.js';
 
 t.test('a flood of one problem logs a burst per period, then a summary of what was suppressed', (t) => {
