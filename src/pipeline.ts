@@ -12,7 +12,7 @@ import { Netflow9Decoder } from './decode/netflow9.js';
 import { SamplingTable } from './decode/sampling.js';
 import { SflowDecoder } from './decode/sflow.js';
 import { SflowCounterStore } from './decode/counters-sflow.js';
-import { LOAD_SLACK, loadState, saveState } from './decode/state.js';
+import { StateSaver } from './decode/state-saver.js';
 import { TemplateCache } from './decode/templates.js';
 import { Format, type FlowRecord } from './flow/record.js';
 import { RecordNormalizer } from './flow/normalize.js';
@@ -70,7 +70,6 @@ export class Pipeline {
   private readonly log: Logger;
   private readonly listeners: UdpListener[] = [];
   private intervalClock: IntervalClock | undefined;
-  private timers: NodeJS.Timeout[] = [];
   /** the aggregation clock: wall time live, the newest flow end seen in replay (event time) */
   nowMs = 0;
   /** the transport clock: the latest arrival seen (capture time in replay) */
@@ -86,13 +85,8 @@ export class Pipeline {
   private lastStats: Record<string, number> = {};
   /** the aggregator's totals as self-metrics, brought up to date with each summary */
   private readonly aggregateCounters: { late: Counter; skipped: Counter; saturated: Counter };
-  /** template/sampling changes already persisted (see persistSoon), on the arrival clock */
-  private savedVersion = 0;
-  private lastSaveMs = -Infinity;
-  private saveTimer: NodeJS.Timeout | undefined;
-  /** saves failed in a row, and the wait before the next attempt (doubling up to SAVE_BACKOFF_MAX_MS) */
-  private saveFailures = 0;
-  private saveBackoffMs = 0;
+  /** the decoder state's file; only the live collector has one (a replayed capture is self-contained) */
+  private readonly saver: StateSaver | undefined;
   /** opts.mode === 'replay', read per record */
   private readonly replayMode: boolean;
 
@@ -155,6 +149,11 @@ export class Pipeline {
       maxLinkBps: cfg.aggregate.maxLinkGbps * 1e9,
     });
     this.dispatcher.setHandler((rec) => this.onRecord(rec));
+    const st = cfg.state;
+    this.saver = opts.mode === 'live' && st.file
+      ? new StateSaver(st.file, { templates: this.templates, sampling: this.sampling },
+        { saveEveryMs: st.saveEvery, minIntervalMs: st.minInterval, maxBytes: st.maxBytes }, arrivalNow, this.log, m)
+      : undefined;
   }
 
   /**
@@ -217,7 +216,7 @@ export class Pipeline {
       this.aggregator.setClock(t);
     }
     this.dispatcher.handle(buf, exporter, t);
-    if (!replay && this.stateFile && this.stateVersion() !== this.savedVersion) this.persistSoon();
+    if (this.saver !== undefined) this.saver.changed();
     if (replay) {
       this.advance();
       if (t - this.lastSweepMs >= 1000) {
@@ -264,17 +263,8 @@ export class Pipeline {
     return out;
   }
 
-  /** State persists only for the live collector: a replayed capture is self-contained. */
-  private get stateFile(): string {
-    return this.opts.mode === 'live' ? this.cfg.state.file : '';
-  }
-
   async start(): Promise<void> {
-    if (this.stateFile) {
-      const r = loadState(this.stateFile, { templates: this.templates, sampling: this.sampling }, this.cfg.state.maxBytes * LOAD_SLACK);
-      if (r.error) this.log.warn({ file: this.stateFile, err: r.error }, 'state file ignored');
-      else if (r.templates) this.log.info({ file: this.stateFile, templates: r.templates }, 'templates restored');
-    }
+    this.saver?.load();
     await this.fanout.start();
     if (this.opts.mode === 'replay') return;
     this.nowMs = Date.now();
@@ -299,89 +289,30 @@ export class Pipeline {
       this.advance();
     });
     this.intervalClock.start();
-    if (this.stateFile) {
-      const t = setInterval(() => this.persistSoon(true), this.cfg.state.saveEvery);
-      t.unref();
-      this.timers.push(t);
-    }
-  }
-
-  /** Changes worth persisting: templates learned or withdrawn, sampling rates set. */
-  private stateVersion(): number {
-    const ts = this.templates.stats, ss = this.sampling.stats;
-    return ts.learned + ts.withdrawn + ss.updates;
-  }
-
-  /**
-   * A change is saved at once, so a crash right after a new template (kill -9 between a template and
-   * its data) loses nothing; later ones at most once per state.minInterval, so a template flood cannot
-   * turn into a disk-write flood; a failed save is retried after a backoff, however many datagrams
-   * arrive meanwhile. Timed on the arrival clock; the timer only writes the last change of a burst.
-   * `periodic`: state.saveEvery's timer, which saves even without a change (template ages).
-   */
-  private persistSoon(periodic = false): void {
-    const now = this.arrivalMs;
-    const due = this.lastSaveMs + (this.saveFailures > 0 ? this.saveBackoffMs : this.cfg.state.minInterval);
-    if (now >= due) {
-      this.saveState(now);
-      return;
-    }
-    if (this.saveTimer || periodic) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      if (this.stateVersion() !== this.savedVersion) this.saveState(Math.max(this.arrivalMs, due));
-    }, due - now);
-    this.saveTimer.unref();
+    this.saver?.start();
   }
 
   listenerAddresses(): { address: string; port: number }[] {
     return this.listeners.map((l) => l.address());
   }
 
-  private saveState(nowMs = this.arrivalMs): void {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    const version = this.stateVersion();
-    this.lastSaveMs = nowMs;
-    const m = this.metrics;
-    try {
-      const r = saveState(this.stateFile, { templates: this.templates, sampling: this.sampling }, this.cfg.state.maxBytes);
-      this.savedVersion = version;
-      m.gauge('state_file_bytes', 'Size of the state file last written').set(r.bytes);
-      m.gauge('state_templates_unsaved', 'Templates left out of the state file last written (state.maxBytes)').set(r.skipped);
-      if (this.saveFailures > 0) this.log.info({ file: this.stateFile, failures: this.saveFailures }, 'state file written again');
-      this.saveFailures = 0;
-    } catch (err) {
-      // one line per attempt: the backoff spaces them out (SAVE_BACKOFF_MAX_MS apart at most)
-      this.saveFailures++;
-      this.saveBackoffMs = Math.min(SAVE_BACKOFF_MAX_MS, Math.max(this.cfg.state.minInterval, 1000) * 2 ** (this.saveFailures - 1));
-      m.counter('state_save_errors_total', 'Failed writes of the state file').inc();
-      this.log.warn({ file: this.stateFile, err: (err as Error).message, failures: this.saveFailures, retryInS: this.saveBackoffMs / 1000 },
-        'state file not written');
-    }
-  }
-
   /** Closes listeners, flushes every open interval to the sinks, saves state, stops the sinks. */
   async stop(): Promise<void> {
     this.intervalClock?.stop();
-    for (const t of this.timers) clearInterval(t);
-    clearTimeout(this.saveTimer);
+    this.saver?.stop();
     for (const l of this.listeners.splice(0)) await l.stop();
     if (this.opts.mode === 'live') this.nowMs = Date.now();
     this.templates.dropAllPending();
     if (this.opts.mode === 'live') this.aggregator.setClock(this.nowMs);
     this.aggregator.flush(this.opts.mode === 'live');
     for (const o of this.observers) await o.flush();
-    if (this.stateFile) this.saveState(); // the last chance: whatever the backoff says
+    this.saver?.save(); // the last chance: whatever the backoff says
     await this.fanout.stop();
   }
 }
 
 /** Collector stats every summary carries, zero or not (docs/output.md); the others appear when non-zero. */
 const ALWAYS_STATS = new Set(['datagrams', 'records', 'decodeErrors', 'templateMisses', 'late']);
-
-/** The longest wait between two attempts to write a state file that cannot be written. */
-const SAVE_BACKOFF_MAX_MS = 5 * 60_000;
 
 /** Exporter allow-list check from address text, memoized (bounded) since it runs per datagram. */
 function allowList(prefixes: readonly string[], max = 10_000): ((addr: string) => boolean) | undefined {
