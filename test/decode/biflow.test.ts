@@ -3,6 +3,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { have } from '../helpers/process.js';
+import { pcapBytes } from '../helpers/pcap-write.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
 import { COMPILE_AFTER } from '../../src/decode/fixed.js';
 import { IpVersion } from '../../src/flow/record.js';
-import { Sink, cat, hex, ip4, ipfix, set, tpl, u16, u32, u64, u8, type Field } from './nf-build.js';
+import { Sink, cat, ip4, ipfix, set, tpl, u16, u32, u64, u8, type Field } from './nf-build.js';
 
 const R = 29305; // RFC 5103 reverse PEN
 const EXPORT_S = 1700000010;
@@ -84,18 +85,6 @@ t.test('YAF: reverseFlowDeltaMilliseconds (CERT PEN 6871) starts the reverse hal
   t.end();
 });
 
-/** A classic pcap (raw IPv4, link type 101) of the datagrams as UDP 192.0.2.1:3000 -> 192.0.2.2:2055. */
-function pcap(datagrams: Buffer[], tsS: number): Buffer {
-  const parts = [cat(u32le(0xa1b2c3d4), u16le(2), u16le(4), u32le(0), u32le(0), u32le(262144), u32le(101))];
-  for (const p of datagrams) {
-    const ip = cat(hex('4500'), u16(28 + p.length), hex('0000 0000 4011 0000 c0000201 c0000202'), u16(3000), u16(2055), u16(8 + p.length), u16(0), p);
-    parts.push(cat(u32le(tsS), u32le(0), u32le(ip.length), u32le(ip.length)), ip);
-  }
-  return cat(...parts);
-}
-const u32le = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-const u16le = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
-
 /** Forward and reverse [octets, packets] tshark decodes from the capture. */
 function tsharkBiflow(file: string): { fwd: [number, number]; rev: [number, number] } {
   const xml = execFileSync('tshark', ['-r', file, '-d', 'udp.port==2055,cflow', '-T', 'pdml'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
@@ -122,7 +111,7 @@ t.test('forward and reverse totals equal tshark\'s decoding of the same datagram
     datagrams.push(ipfix({ ...H, seq: d * 8 }, set(300, cat(...rows))));
   }
   const file = join(dir, 'biflow.pcap');
-  writeFileSync(file, pcap(datagrams, EXPORT_S));
+  writeFileSync(file, pcapBytes(datagrams.map((payload) => ({ tsMs: EXPORT_S * 1000, payload }))));
   const { sink, dec } = setup();
   for (const d of datagrams) dec.decode(d, '192.0.2.1', 0, sink.emit);
   const fwd: [number, number] = [0, 0], rev: [number, number] = [0, 0];

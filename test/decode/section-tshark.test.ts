@@ -7,6 +7,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { have } from '../helpers/process.js';
+import { pcapOf } from '../helpers/pcap-write.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,14 +177,9 @@ function datagrams(): Buffer[] {
 
 // ---- captures -----------------------------------------------------------------------------------
 
-const u32le = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-const u16le = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
-
-/** A classic pcap of link type `link`: each packet [captured bytes, original length]. */
+/** A classic pcap of link type `link`: each packet [captured bytes, original length], a millisecond apart. */
 function pcap(link: number, packets: [Buffer, number][]): Buffer {
-  const parts: Buffer[] = [cat(u32le(0xa1b2c3d4), u16le(2), u16le(4), u32le(0), u32le(0), u32le(65535), u32le(link))];
-  packets.forEach(([b, orig], i) => parts.push(cat(u32le(EXPORT_S), u32le(i), u32le(b.length), u32le(orig)), b));
-  return cat(...parts);
+  return pcapOf(link, packets.map(([data, origLen], i) => ({ tsMs: EXPORT_S * 1000 + i, data, origLen })));
 }
 
 /** The IPFIX datagrams as raw IPv4 UDP 127.0.0.1:40000 -> 127.0.0.1:4739 (IPFIX's port). */

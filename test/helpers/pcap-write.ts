@@ -1,5 +1,5 @@
-// Captures built in tests: a classic pcap (raw IPv4, link type 101) of UDP datagrams at chosen
-// capture times, and NetFlow v5 datagrams whose flows end at a chosen time.
+// Captures built in tests: classic pcaps of frames of any link type, of UDP datagrams (raw IPv4, link
+// type 101) at chosen capture times, and NetFlow v5 datagrams whose flows end at a chosen time.
 import { writeFileSync } from 'node:fs';
 import { cat, ip4, u16, u32, u8 } from '../decode/nf-build.js';
 
@@ -23,25 +23,36 @@ function ipUdp(payload: Buffer): Buffer {
   return cat(h, payload);
 }
 
-/** A little-endian microsecond pcap of the datagrams, in the order given. */
-export function pcapBytes(packets: Captured[]): Buffer {
+/** One packet of a capture: the bytes captured, and its length on the wire when they are cut short. */
+export interface Frame {
+  tsMs: number;
+  data: Buffer;
+  origLen?: number;
+}
+
+/** A little-endian microsecond pcap of link type `link` (1 Ethernet, 101 raw IP), in the order given. */
+export function pcapOf(link: number, frames: Frame[]): Buffer {
   const h = Buffer.alloc(24);
   h.writeUInt32LE(0xa1b2c3d4, 0);
   h.writeUInt16LE(2, 4);
   h.writeUInt16LE(4, 6);
   h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(101, 20);
+  h.writeUInt32LE(link, 20);
   const parts: Buffer[] = [h];
-  for (const p of packets) {
-    const f = ipUdp(p.payload);
+  for (const f of frames) {
     const r = Buffer.alloc(16);
-    r.writeUInt32LE(Math.floor(p.tsMs / 1000), 0);
-    r.writeUInt32LE((p.tsMs % 1000) * 1000, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, f);
+    r.writeUInt32LE(Math.floor(f.tsMs / 1000), 0);
+    r.writeUInt32LE((f.tsMs % 1000) * 1000, 4);
+    r.writeUInt32LE(f.data.length, 8);
+    r.writeUInt32LE(f.origLen ?? f.data.length, 12);
+    parts.push(r, f.data);
   }
   return Buffer.concat(parts);
+}
+
+/** The datagrams as raw IPv4 UDP 192.0.2.1:3000 -> 192.0.2.2:2055, in the order given. */
+export function pcapBytes(packets: Captured[]): Buffer {
+  return pcapOf(101, packets.map((p) => ({ tsMs: p.tsMs, data: ipUdp(p.payload) })));
 }
 
 export function writePcap(path: string, packets: Captured[]): string {
