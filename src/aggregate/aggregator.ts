@@ -105,10 +105,6 @@ export class Aggregator {
     return Math.floor(t / this.cfg.intervalMs);
   }
 
-  private isClosed(k: number): boolean {
-    return k < this.closedBelow;
-  }
-
   private window(k: number): Window {
     let w = this.ring[k & (RING - 1)];
     if (w !== undefined && w.k === k) return w;
