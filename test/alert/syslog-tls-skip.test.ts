@@ -39,8 +39,11 @@ if (missing) {
   t.test('syslog-rsyslog.test.ts without the gtls driver: passes, the TLS tests skipped with the reason', (t) => {
     // the same node and TypeScript loader as this process; the child reports TAP on its stdout
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAP') && !k.startsWith('_TAPJS')));
+    // its own working directory: run from ours, its fixture directory (certificates) would be the one of
+    // the syslog-rsyslog.test.ts tap runs beside this file, and its exit would delete that one's files
+    const cwd = t.testdir();
     const r = spawnSync(process.execPath, [...process.execArgv, new URL('syslog-rsyslog.test.ts', import.meta.url).pathname],
-      { env: { ...env, RSYSLOG_MODDIR: dir }, encoding: 'utf8', timeout: 120_000 });
+      { cwd, env: { ...env, RSYSLOG_MODDIR: dir }, encoding: 'utf8', timeout: 120_000 });
     t.equal(r.status, 0, `exit ${r.status}${r.status ? `: ${r.stderr.slice(-2000)}` : ''}`);
     const skipped = r.stdout.split('\n').filter((l) => /^\s*ok \d+ - .*TLS.* # SKIP/.test(l));
     t.equal(skipped.length, 2, `the two TLS tests skipped:\n${skipped.join('\n')}`);
