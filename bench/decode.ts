@@ -31,7 +31,7 @@ type Pass = () => number;
 
 function pipelinePass(dgrams: Datagram[], assign = 'spread'): { pass: Pass; perDatagram: number } {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m', assign } } });
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [] });
+  const p = new Pipeline(cfg, { time: 'event' });
   for (const d of dgrams) p.onDatagram(d.buf, d.src, d.ts); // learn templates
   const perDatagram = p.metrics.total('records_total') / dgrams.length;
   return {
@@ -46,7 +46,7 @@ function pipelinePass(dgrams: Datagram[], assign = 'spread'): { pass: Pass; perD
 
 /** Decode only, as node-netflowv9 does: the pipeline's dispatcher and decoders, records counted and dropped. */
 function decodeOnlyPass(dgrams: Datagram[]): Pass {
-  const p = new Pipeline(loadConfig({ argv: [], env: {}, overrides: {} }), { mode: 'replay', sinks: [] });
+  const p = new Pipeline(loadConfig({ argv: [], env: {}, overrides: {} }), { time: 'event' });
   for (const d of dgrams) p.onDatagram(d.buf, d.src, d.ts); // learn templates
   let n = 0;
   p.dispatcher.setHandler(() => { n++; });

@@ -8,7 +8,7 @@ import { rssMB, type BenchRow } from './report.js';
 export async function run(): Promise<BenchRow[]> {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.0.0.0/8'] } } });
   let summaries = 0;
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], onSummary: () => summaries++ });
+  const p = new Pipeline(cfg, { time: 'event', onSummary: () => summaries++ });
   (globalThis as { gc?: () => void }).gc?.();
   const idle = rssMB();
   let peak = idle;

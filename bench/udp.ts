@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import { Pipeline } from '../src/pipeline.js';
+import { LiveCollector } from '../src/live.js';
 import { createGenerator, type GenFormat } from './gen.js';
 import { rssMB, type BenchRow } from './report.js';
 
@@ -194,7 +194,7 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
     listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [], recvBufferSize: recvBuf },
   } });
   let summaries = 0, late = 0;
-  const pipe = new Pipeline(cfg, { mode: 'live', sinks: [], onSummary: (s) => {
+  const pipe = new LiveCollector(cfg, { onSummary: (s) => {
     summaries++;
     late += s.stats.late;
   } });
@@ -206,13 +206,13 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
   const timer = setInterval(() => rss.push(rssMB()), 1000);
   const sent = await send(port, p, () => {
     cpu0 = process.cpuUsage();
-    decoded0 = pipe.metrics.total('records_total');
+    decoded0 = pipe.pipeline.metrics.total('records_total');
     rss.push(rssMB());
   });
   await sleep(1000); // let the socket buffer drain
   clearInterval(timer);
   const cpu = process.cpuUsage(cpu0);
-  const m = pipe.metrics;
+  const m = pipe.pipeline.metrics;
   const decoded = m.total('records_total'), datagrams = m.total('datagrams_received_total');
   const drops = kernelDrops(port);
   const granted = m.total('udp_recv_buffer_bytes');

@@ -1,16 +1,18 @@
 // The command line: `flowbridge [run]` (live collector), `flowbridge replay FILE...`, `--print-config`.
 import { readFileSync } from 'node:fs';
-import { loadConfig, printConfig, unknownOption, type Config } from './config/load.js';
+import { loadConfig, printConfig, RELOADABLE_KEYS, unknownOption, type Config } from './config/load.js';
 import { ConfigError } from './lib/errors.js';
 import { createLogger, type Logger } from './lib/log.js';
-import { Pipeline } from './pipeline.js';
+import { LiveCollector } from './live.js';
+import { connect, prepare, restartKeys, type Parts } from './app.js';
 import { runReplay } from './replay-cmd.js';
 import { dropQueued, lostSince, undelivered } from './export/undelivered.js';
 import { ListenError, formatHostPort, parseHostPort } from './ingest/udp.js';
-import { createSinks } from './export/index.js';
-import { Metrics } from './lib/counters.js';
+import { createSinks } from './config/create-sinks.js';
+import type { Metrics } from './lib/counters.js';
+import { wallClock } from './lib/clock.js';
 import { WebServer } from './web/server.js';
-import { createAlerting, type Alerting } from './alert/engine.js';
+import type { Alerting } from './alert/alerting.js';
 import type { FanOut, Sink } from './export/sink.js';
 
 const HELP = `flowbridge — NetFlow v5/v9, IPFIX and sFlow v5 collector
@@ -124,17 +126,6 @@ function listenKeyError(cfg: Config, err: ListenError): ConfigError {
   return new ConfigError('listen', `config: listen: ${err.message}`);
 }
 
-/**
- * Alert definitions and the syslog transport. Alerts reach the sinks through the pipeline's fan-out,
- * which exists only once the pipeline does: `ref` is filled in right after. Throws ConfigError.
- */
-function buildAlerting(cfg: Config, metrics: Metrics, log: Logger, ref: { fanout?: FanOut }, groupNames = Object.keys(cfg.networks)): Alerting {
-  return createAlerting(cfg, {
-    metrics, log, groupNames, intervalMs: cfg.interval,
-    sinks: { writeAlert: (a) => ref.fanout?.writeAlert(a) },
-  });
-}
-
 interface Reloader {
   /** SIGHUP: starts a reload, or marks one pending behind the running one; further ones fold into it */
   request(): void;
@@ -153,7 +144,18 @@ interface Reloader {
  * One reload runs at a time and at most one waits: a storm of SIGHUPs is one reload more, not a queue
  * (a reload can take most of shutdownTimeout while old sinks drain).
  */
-function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServer | undefined, metrics: Metrics, log: Logger): Reloader {
+/** What a running collector is made of: the composition root's parts, for reload and shutdown. */
+interface Running extends Parts {
+  /** the configuration in force: the start's, with the reloadable keys of each reload applied */
+  cfg: Config;
+  live: LiveCollector;
+  fanout: FanOut;
+  alerting: Alerting;
+  web: WebServer | undefined;
+}
+
+function reloader(cli: Cli, app: Running, log: Logger): Reloader {
+  const { alerting, fanout, groups, live, metrics, web } = app;
   const outcome = (result: string) => metrics.counter('config_reloads_total', 'Configuration reloads (SIGHUP) by result', { result }).inc();
   let running: Promise<void> | undefined;
   let pending = false;
@@ -164,7 +166,7 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
     let next: Config;
     try {
       next = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
-      alerting.check(next, [...new Set([...pipeline.classifier.groupNames, ...Object.keys(next.networks)])]);
+      alerting.check(next, groups.with(Object.keys(next.networks)));
     } catch (err) {
       outcome('invalid');
       log.error({ err: (err as Error).message }, 'configuration not reloaded: the running one stays');
@@ -172,10 +174,16 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
     }
     try {
       // `instance` names every series: it changes with a restart only, like the listeners
-      const sinks = createSinks({ ...next, instance: pipeline.cfg.instance }, { metrics, log });
+      const sinks = createSinks({ ...next, instance: app.cfg.instance }, { metrics, log });
       if (web) sinks.push(web.sink());
       installing = sinks;
-      const restart = await pipeline.reload(next, sinks);
+      // the old sinks flush what they hold as they stop; a new one that fails to start changes nothing
+      await fanout.replace(sinks);
+      live.pipeline.reload(next);
+      const restart = restartKeys(app.cfg, next);
+      const merged = { ...app.cfg } as Record<string, unknown>;
+      for (const k of RELOADABLE_KEYS) merged[k] = (next as unknown as Record<string, unknown>)[k];
+      app.cfg = merged as unknown as Config;
       if (cancelled) {
         // the pipeline stopped meanwhile; a new syslog sender now would outlive it
         outcome('cancelled');
@@ -215,7 +223,7 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
       const done = running ?? Promise.resolve();
       // no sink starts asynchronously today, so a running reload has swapped its sinks in by now; were
       // one still starting, stopping the pipeline first would leave the new set running
-      const ready = installing !== undefined && pipeline.fanout.sinks !== installing ? done : Promise.resolve();
+      const ready = installing !== undefined && fanout.sinks !== installing ? done : Promise.resolve();
       return { ready, done };
     },
   };
@@ -223,28 +231,26 @@ function reloader(cli: Cli, pipeline: Pipeline, alerting: Alerting, web: WebServ
 
 /** Runs until a signal; returns the exit status: 0 when shutdown delivered everything, else 1. */
 async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Promise<number> {
-  const metrics = new Metrics();
-  const ref: { fanout?: FanOut } = {};
-  const groupNames = Object.keys(cfg.networks); // shared by classifier and alerts, appended on reload
-  const alerting = buildAlerting(cfg, metrics, log, ref, groupNames);
-  const sinks = createSinks(cfg, { metrics, log }); // before the web server: both may throw ConfigError
-  const web = await startWeb(cfg, metrics, log).catch(async (err: unknown) => {
-    await alerting.stop(0);
-    throw err;
+  const parts = prepare(cfg, log); // before the web server: both may throw ConfigError
+  const { metrics } = parts;
+  const web = await startWeb(cfg, metrics, log);
+  if (web) parts.sinks.push(web.sink());
+  const { fanout, alerting } = connect(cfg, log, parts);
+  const live = new LiveCollector(cfg, {
+    log, metrics, groups: parts.groups, observers: [alerting.observer], onSummary: (s) => fanout.write(s),
   });
-  if (web) sinks.push(web.sink());
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks, log, metrics, observers: [alerting.observer], groupNames });
-  ref.fanout = pipeline.fanout;
   try {
-    await pipeline.start();
+    await fanout.start();
+    await live.start();
   } catch (err) {
     // what did start (listeners, sinks, page, syslog) would keep the process running
-    await Promise.allSettled([pipeline.stop(), web?.stop(), alerting.stop(0)]);
+    await Promise.allSettled([live.stop().then(() => fanout.stop()), web?.stop(), alerting.stop(0)]);
     throw err instanceof ListenError ? listenKeyError(cfg, err) : err;
   }
+  const app: Running = { ...parts, cfg, live, fanout, alerting, web };
   web?.setReady();
   // intervals are held open for late and spread records, so the first summary comes hold + interval later
-  const first = new Date((Math.floor(Date.now() / cfg.interval) + 1) * cfg.interval + cfg.aggregate.hold);
+  const first = new Date((Math.floor(wallClock() / cfg.interval) + 1) * cfg.interval + cfg.aggregate.hold);
   log.info({ interval: cfg.interval / 1000, hold: cfg.aggregate.hold / 1000, firstSummaryAt: first.toISOString(), networks: cfg.networks }, 'collector started');
   if (cfg.output.format === 'console' && cfg.output.path === '-') {
     process.stdout.write(`flowbridge: listening on ${[...cfg.listen.netflow, ...cfg.listen.sflow, ...cfg.listen.extra].join(' ')}; ` +
@@ -253,7 +259,7 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const reload = reloader(cli, pipeline, alerting, web, metrics, log);
+    const reload = reloader(cli, app, log);
     const onHup = () => reload.request();
     const stop = (signal: string) => {
       if (stopping) return;
@@ -261,7 +267,7 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
       process.off('SIGHUP', onHup);
       log.info({ signal }, 'stopping: flushing the open interval');
       web?.setReady(false);
-      const started = Date.now();
+      const started = wallClock();
       const mark = undelivered(metrics);
       let phase = 'reload';
       let status: number | undefined;
@@ -270,7 +276,7 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
         if (status === undefined) {
           const lost = lostSince(mark, metrics);
           if (hooks.exit) dropQueued(metrics);
-          log.error({ timeoutMs: cfg.shutdownTimeout, waitingFor: phase, openIntervals: pipeline.aggregator.openWindows, lines: lost.lines, alerts: lost.alerts },
+          log.error({ timeoutMs: cfg.shutdownTimeout, waitingFor: phase, openIntervals: live.pipeline.aggregator.openWindows, lines: lost.lines, alerts: lost.alerts },
             `shutdown timed out: ${lost.linesTotal} lines and ${lost.alerts} alerts not delivered`);
           status = 1;
           resolve(1);
@@ -281,8 +287,8 @@ async function runLive(cli: Cli, cfg: Config, log: Logger, hooks: MainHooks): Pr
       }, cfg.shutdownTimeout);
       deadline.unref();
       const { ready, done } = reload.cancel();
-      ready.then(() => { phase = 'sinks'; return pipeline.stop(); })
-        .then(() => { phase = 'alerts'; return alerting.stop(Math.max(0, cfg.shutdownTimeout - (Date.now() - started))); })
+      ready.then(() => { phase = 'sinks'; return live.stop().then(() => fanout.stop()); })
+        .then(() => { phase = 'alerts'; return alerting.stop(Math.max(0, cfg.shutdownTimeout - (wallClock() - started))); })
         .then(() => { phase = 'web'; return web?.stop(); })
         // a reload cut short may still be draining its old sinks: what they drop is lost too
         .then(() => { phase = 'old sinks of a reload'; return done; })

@@ -2,15 +2,13 @@
 // JSON output's last line, and an exit status that says whether every sink got every line.
 import type { Config } from './config/load.js';
 import type { Logger } from './lib/log.js';
-import { Metrics } from './lib/counters.js';
+import type { Metrics } from './lib/counters.js';
 import { replay, type ReplayResult } from './ingest/replay.js';
-import { createSinks } from './export/index.js';
+import { connect, prepare } from './app.js';
 import { JsonSink } from './export/json.js';
 import { ConsoleSink } from './export/console.js';
 import { outputClosed } from './export/stream.js';
 import { lostSince } from './export/undelivered.js';
-import { createAlerting } from './alert/engine.js';
-import type { FanOut } from './export/sink.js';
 
 export interface ReplayCommand {
   files: string[];
@@ -69,14 +67,10 @@ function figures(files: string[], r: ReplayResult | undefined, m: Metrics, cutSh
 
 /** Replays captures through the pipeline with alerting; returns the exit status (docs/exporters.md). */
 export async function runReplay(cmd: ReplayCommand, cfg: Config, log: Logger): Promise<number> {
-  const metrics = new Metrics();
-  const ref: { fanout?: FanOut } = {};
-  const alerting = createAlerting(cfg, {
-    metrics, log, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
-    sinks: { writeAlert: (a) => ref.fanout?.writeAlert(a) },
-  });
   const reasons = new Map<string, string>();
-  const sinks = createSinks(cfg, { metrics, log: recordingLogger(log, reasons) });
+  const parts = prepare(cfg, log, recordingLogger(log, reasons));
+  const { metrics, sinks, groups } = parts;
+  const { fanout, alerting } = connect(cfg, log, parts);
   const json = sinks.find((s): s is JsonSink => s instanceof JsonSink);
   // stdout's reader gone and nothing else to write to: reading on would be work for nobody
   const stdoutOnly = cfg.output.path === '-' && sinks.every((s) => s instanceof JsonSink || s instanceof ConsoleSink) &&
@@ -87,12 +81,9 @@ export async function runReplay(cmd: ReplayCommand, cfg: Config, log: Logger): P
   if (json) json.trailer = () => figures(cmd.files, live, metrics, live?.cutShort ?? false);
   try {
     result = await replay(cmd.files, cfg, {
-      sinks, metrics, log, realtime: cmd.realtime, shiftToNow: cmd.shiftToNow,
+      fanout, groups, metrics, log, realtime: cmd.realtime, shiftToNow: cmd.shiftToNow,
       observers: [alerting.observer],
-      onPipeline: (p, r) => {
-        ref.fanout = p.fanout;
-        live = r;
-      },
+      onPipeline: (_, r) => { live = r; },
       pause: json ? () => json.drained() : undefined,
       gone: stdoutOnly ? () => outputClosed(process.stdout) : undefined,
     });

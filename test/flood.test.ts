@@ -15,7 +15,7 @@ const T0 = 1793491200;
 t.test('1,000,000 spoofed sources in one interval: memory bounded by the caps, totals exact', (t) => {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.0.0.0/8', '2001:db8:1::/48'] }, aggregate: { hold: '10m' } } });
   const out: IntervalSummary[] = [];
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], onSummary: (s) => out.push(s) });
+  const p = new Pipeline(cfg, { time: 'event', onSummary: (s) => out.push(s) });
   const normal = [...readUdpPackets(`${FIX}pmacctd-ipfix.pcap`)].map((d) => ({ buf: Buffer.from(d.payload), ts: d.tsMs }));
   global.gc?.();
   const rss0 = process.memoryUsage().rss;

@@ -32,7 +32,7 @@ function datagram(recs: Rec[], exportSec = Math.floor(T / 1000)): Buffer {
 function live(overrides: object = {}, startMs = T) {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.0.0.0/8'] }, state: { file: '' }, ...overrides } });
   const out: IntervalSummary[] = [];
-  const p = new Pipeline(cfg, { mode: 'live', sinks: [], onSummary: (s) => out.push(s) });
+  const p = new Pipeline(cfg, { time: 'arrival', onSummary: (s) => out.push(s) });
   p.aggregator.start(startMs);
   const close = () => {
     p.aggregator.flush(true);

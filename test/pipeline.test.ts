@@ -13,7 +13,7 @@ t.test('exporters.allow: datagrams from other sources are dropped and counted, v
   ];
   for (const [allow, records, denied] of cases) {
     const cfg = loadConfig({ argv: [], env: {}, overrides: { exporters: { allow } } });
-    const r = await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { sinks: [], log: silentLogger, progress: false });
+    const r = await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { log: silentLogger, progress: false });
     t.equal(r.pipeline.metrics.total('records_total'), records, `allow ${allow.join(',')}: records`);
     t.equal(r.pipeline.metrics.total('datagrams_denied_total'), denied, `allow ${allow.join(',')}: denied`);
   }
@@ -22,7 +22,7 @@ t.test('exporters.allow: datagrams from other sources are dropped and counted, v
 t.test('interval stats carry the collector counters, decode errors by kind included', async (t) => {
   const cfg = loadConfig({ argv: [], env: {}, overrides: {} });
   const stats: Record<string, number>[] = [];
-  await replay([`${FIX}pmacctd-sflow.pcap`], cfg, { sinks: [], log: silentLogger, progress: false, onSummary: (s) => stats.push(s.stats.collector) });
+  await replay([`${FIX}pmacctd-sflow.pcap`], cfg, { log: silentLogger, progress: false, onSummary: (s) => stats.push(s.stats.collector) });
   const sum = (k: string) => stats.reduce((a, s) => a + (s[k] ?? 0), 0);
   t.equal(sum('datagrams'), 2649);
   t.equal(sum('records'), 16183);

@@ -1,6 +1,8 @@
 // replay() waits for the JSON output to drain: a slow reader holds the replay back instead of the
 // output buffering every interval in memory.
 import t from 'tap';
+import { Metrics } from '../src/lib/counters.js';
+import { FanOut } from '../src/export/sink.js';
 import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,7 @@ t.test('a slow reader: the output never holds more than a few lines, and gets ev
   const sink = new JsonSink('-', out);
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16'] } } });
   let summaries = 0;
-  await replay([file], cfg, { sinks: [sink], log: silentLogger, progress: false, onSummary: () => summaries++, pause: () => sink.drained() });
+  await replay([file], cfg, { fanout: new FanOut([sink], new Metrics(), silentLogger), log: silentLogger, progress: false, onSummary: () => summaries++, pause: () => sink.drained() });
   t.ok(bytes > 200_000, `${bytes} bytes written`);
   t.equal(lines, summaries, 'every interval written');
   t.ok(maxBuffered < 32_768, `at most ${maxBuffered} bytes buffered`);

@@ -31,7 +31,7 @@ async function send(port: number, bufs: Buffer[]): Promise<void> {
 function expectedAfterFirst(): Record<string, [number, number]> {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] } } });
   const all = [] as Parameters<typeof directionTotals>[0] extends Iterable<infer S> ? S[] : never;
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], onSummary: (s) => all.push(s) });
+  const p = new Pipeline(cfg, { time: 'event', onSummary: (s) => all.push(s) });
   p.onDatagram(datagrams[0]!, '127.0.0.1', 1);
   const firstOnly = p.metrics.total('records_total');
   p.aggregator.flush();

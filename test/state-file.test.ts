@@ -9,7 +9,7 @@ import { setTimeout as sleep, setImmediate as yieldLoop } from 'node:timers/prom
 import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/lib/errors.js';
-import { Pipeline } from '../src/pipeline.js';
+import { LiveCollector } from '../src/live.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { startCli } from './helpers/cli-process.js';
 import { ipfix, set, tpl, type Field } from './decode/nf-build.js';
@@ -75,14 +75,14 @@ t.test('a save that starts failing later is retried with backoff, not on every d
   const dir = t.testdir({});
   const file = path.join(dir, 'sub', 'state.json');
   const cfg = loadConfig({ argv: [], env: {}, overrides: { state: { file } } });
-  const p = new Pipeline(cfg, { mode: 'live', sinks: [] });
+  const p = new LiveCollector(cfg);
   const t0 = Date.now();
   p.onDatagram(normal[0]!, '127.0.0.1', t0);
   t.ok(existsSync(file), 'the first template is saved at once');
   // the directory becomes a regular file: every save fails from now on
   rmSync(path.join(dir, 'sub'), { recursive: true });
   writeFileSync(path.join(dir, 'sub'), 'in the way');
-  const errors = () => p.metrics.total('state_save_errors_total');
+  const errors = () => p.pipeline.metrics.total('state_save_errors_total');
   for (let i = 0; i < 20_000; i++) {
     p.onDatagram(changing(i), '192.0.2.9', t0 + 1000 + i * 30); // 600 s of the injected clock
     if (i % 100 === 0) await yieldLoop();

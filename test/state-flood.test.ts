@@ -6,7 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { loadConfig } from '../src/config/load.js';
-import { Pipeline } from '../src/pipeline.js';
+import { LiveCollector } from '../src/live.js';
 import { IpfixDecoder } from '../src/decode/ipfix.js';
 import { SamplingTable } from '../src/decode/sampling.js';
 import { loadState, saveState, STATE_DEFAULTS, STATE_FORMAT, STATE_VERSION } from '../src/decode/state.js';
@@ -60,7 +60,7 @@ function bigTemplate(id: number, domain: number): Buffer {
 t.test('12,000 templates of 512 variable-length enterprise fields: template bytes, state file size and writes stay bounded', async (t) => {
   const file = path.join(t.testdir({}), 'state.json');
   const cfg = loadConfig({ argv: [], env: {}, overrides: { state: { file } } });
-  const p = new Pipeline(cfg, { mode: 'live', sinks: [] });
+  const p = new LiveCollector(cfg);
   const t0 = Date.now();
   const STEP = 10; // ms of the injected clock between datagrams: the flood lasts 120 s of it
   let writes = 0, maxSize = 0, last = '', peakBytes = 0;
@@ -81,14 +81,14 @@ t.test('12,000 templates of 512 variable-length enterprise fields: template byte
     } catch {
       /* not written yet */
     }
-    peakBytes = Math.max(peakBytes, p.templates.bytes);
+    peakBytes = Math.max(peakBytes, p.pipeline.templates.bytes);
     if (i % 50 === 0) {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       await yieldLoop(); // live datagrams arrive through the event loop: let timers run
     }
   }
   const floodMs = Number(process.hrtime.bigint() - started) / 1e6;
-  t.comment(`flood: ${Math.round(floodMs)} ms, peak template bytes ${peakBytes}, ${p.templates.size} templates, RSS +${Math.round((peakRss - rss0) / 1e6)} MB, ${writes} writes, largest file ${maxSize} B`);
+  t.comment(`flood: ${Math.round(floodMs)} ms, peak template bytes ${peakBytes}, ${p.pipeline.templates.size} templates, RSS +${Math.round((peakRss - rss0) / 1e6)} MB, ${writes} writes, largest file ${maxSize} B`);
   t.ok(peakBytes <= TEMPLATE_CACHE_DEFAULTS.maxBytes, `template bytes ${peakBytes} within the cap ${TEMPLATE_CACHE_DEFAULTS.maxBytes}`);
   t.ok(peakRss - rss0 < 400e6, `RSS grew ${Math.round((peakRss - rss0) / 1e6)} MB`);
   t.ok(maxSize > 0 && maxSize <= STATE_DEFAULTS.maxBytes, `the state file stayed within ${STATE_DEFAULTS.maxBytes} B (largest ${maxSize})`);
@@ -98,8 +98,8 @@ t.test('12,000 templates of 512 variable-length enterprise fields: template byte
 
   // a real exporter arriving after the flood is not blocked
   for (const d of normal) p.onDatagram(d, '127.0.0.1', t0 + 12_000 * STEP);
-  t.equal(p.metrics.total('records_total', { exporter: '127.0.0.1' }), 1098, 'every record of the real exporter decoded');
-  t.equal(p.metrics.total('template_misses_total', { exporter: '127.0.0.1' }), 0);
+  t.equal(p.pipeline.metrics.total('records_total', { exporter: '127.0.0.1' }), 1098, 'every record of the real exporter decoded');
+  t.equal(p.pipeline.metrics.total('template_misses_total', { exporter: '127.0.0.1' }), 0);
   await p.stop();
 
   t.ok(statSync(file).size <= STATE_DEFAULTS.maxBytes, 'the final save too');

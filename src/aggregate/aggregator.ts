@@ -6,6 +6,7 @@
 // to the current one and counted as late — nothing is dropped. Work is bounded by the open intervals,
 // never by a record's span or a jump of the clock: one crafted timestamp costs what a real one does.
 import type { FlowRecord } from '../flow/record.js';
+import { GroupRegistry } from '../classify/groups.js';
 import type { IntervalSummary } from './summary.js';
 import { OpenKeys, Window, type WindowLimits } from './window.js';
 
@@ -19,7 +20,6 @@ export interface AggregatorConfig extends WindowLimits {
   assign: AssignMode;
   topHosts: number;
   topPorts: number;
-  groupNames: readonly string[];
 }
 
 export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
@@ -32,7 +32,6 @@ export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
   maxPorts: 20_000,
   maxExporters: 1000,
   perExporter: true,
-  groupNames: ['home'],
 };
 
 const RING = 64;
@@ -78,8 +77,9 @@ export class Aggregator {
   /** empty intervals left out by a jump of the clock (emitBelow) */
   skipped = 0;
 
+  /** `groups` is shared with the classifier: when it grows, the open windows make room */
   constructor(cfg: Partial<AggregatorConfig>, private readonly onSummary: SummaryHandler,
-    private readonly stats: StatsProvider = () => ({})) {
+    private readonly stats: StatsProvider = () => ({}), private readonly groups = new GroupRegistry(['home'])) {
     this.cfg = { ...AGGREGATOR_DEFAULTS, ...cfg };
     if (!(this.cfg.intervalMs >= 1000) || this.cfg.intervalMs % 1000 !== 0) {
       throw new Error(`interval must be a whole number of seconds, got ${this.cfg.intervalMs} ms`);
@@ -89,6 +89,9 @@ export class Aggregator {
     this.mode = this.cfg.assign === 'arrival' ? ARRIVAL : this.cfg.assign === 'end' ? END : SPREAD;
     this.keys = new OpenKeys(this.cfg.maxHosts, this.cfg.maxPorts);
     this.updateOpenK();
+    groups.onGrow((n) => {
+      for (const w of this.windows.values()) w.growGroups(n);
+    });
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
@@ -265,12 +268,6 @@ export class Aggregator {
     if (this.compactDue) this.compact();
   }
 
-  /** The group list (cfg.groupNames, shared with the classifier) grew: open windows make room. */
-  groupsChanged(): void {
-    const n = this.cfg.groupNames.length;
-    for (const w of this.windows.values()) w.growGroups(n);
-  }
-
   /** Number of intervals currently open (for self-metrics and memory checks). */
   get openWindows(): number {
     return this.windows.size;
@@ -278,9 +275,9 @@ export class Aggregator {
 
   private newWindow(k: number): Window {
     const w = this.spare.pop();
-    if (w === undefined) return new Window(k, this.cfg.groupNames.length, this.cfg, this.keys);
+    if (w === undefined) return new Window(k, this.groups.size, this.cfg, this.keys);
     w.reset(k);
-    w.growGroups(this.cfg.groupNames.length);
+    w.growGroups(this.groups.size);
     return w;
   }
 
@@ -299,7 +296,7 @@ export class Aggregator {
     this.committed = true;
     this.updateOpenK();
     const summary = w.summarize(this.cfg.intervalMs, this.cfg.topHosts, this.cfg.topPorts,
-      this.cfg.groupNames, this.stats());
+      this.groups.names, this.stats());
     this.emitted++;
     // nothing of the window escapes into the summary: it serves a later interval
     w.k = NaN;

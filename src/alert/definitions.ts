@@ -28,6 +28,9 @@ export interface FlowDefinition {
   severity: SeverityName | null;
 }
 
+/** What a definition leaves out: key tuples kept per interval, and ms an event's key tuple stays quiet. */
+export const DEFINITION_DEFAULTS = { table: 10_000, suppress: 600_000 };
+
 /** Which counter a value reads: bytes, packets (frames is sFlow-RT's name for packets) or flows. */
 export function valueSource(v: ValueName): 'bytes' | 'packets' | 'flows' {
   return v === 'bytes' || v === 'bps' ? 'bytes' : v === 'flows' ? 'flows' : 'packets';
@@ -60,14 +63,14 @@ export function shortcutDefinitions(hosts: Shortcuts, groups: Shortcuts): FlowDe
       out.push({
         name: `hosts-${dir}-${value}`, keys: [inbound ? 'ipdestination' : 'ipsource'], value,
         filter: inbound ? 'direction=in,internal' : 'direction=out,internal',
-        table: 10000, event: null, threshold: h, severity: null,
+        table: DEFINITION_DEFAULTS.table, event: null, threshold: h, severity: null,
       });
     }
     const g = groups[k];
     if (g) {
       out.push({
         name: `groups-${dir}-${value}`, keys: [inbound ? 'destinationgroup' : 'sourcegroup'], value, filter: '',
-        table: 10000, event: null, threshold: g, severity: null,
+        table: DEFINITION_DEFAULTS.table, event: null, threshold: g, severity: null,
       });
     }
   }

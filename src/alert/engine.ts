@@ -4,19 +4,16 @@
 // late exporters (the aggregator's hold does that for summaries). Events fire as the record arrives;
 // thresholds are evaluated when advance() closes an interval.
 import type { AlertEvent } from './event.js';
-import type { Config } from '../config/load.js';
 import { Counter, type Metrics } from '../lib/counters.js';
-import type { Logger } from '../lib/log.js';
-import { ConfigError } from '../lib/errors.js';
 import type { FlowRecord } from '../flow/record.js';
-import type { RecordObserver } from '../pipeline.js';
+import type { RecordObserver } from '../flow/observer.js';
 import {
-  isRate, KeyTable, shortcutDefinitions, TableEntry, valueSource, type FlowDefinition,
+  isRate, KeyTable, TableEntry, valueSource, type FlowDefinition,
 } from './definitions.js';
-import { compileFilter, parseFilter, UnknownGroupError, type Matcher } from './filter.js';
+import { compileFilter, parseFilter, type Matcher } from './filter.js';
 import { hasKeys, keyIndex, tupleText, tupleValues } from './keys.js';
 import { ThresholdState, Transition } from './threshold.js';
-import { SyslogSender } from './syslog.js';
+import { wallClock } from '../lib/clock.js';
 
 const BYTES = 0, PACKETS = 1, FLOWS = 2;
 
@@ -87,7 +84,7 @@ export class AlertEngine implements RecordObserver {
 
   constructor(private readonly opts: EngineOptions) {
     this.I = opts.intervalMs;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? wallClock;
     this.tokens = opts.rateLimit;
     this.refillMs = this.now();
     this.defs = [];
@@ -300,91 +297,4 @@ export class AlertEngine implements RecordObserver {
     }
     this.summarizeSuppressed(true);
   }
-}
-
-// ---- the factory the pipeline and CLI use ----
-
-export interface AlertingDeps {
-  metrics: Metrics;
-  log: Logger;
-  /** Classifier.groupNames: group filters and keys resolve against them */
-  groupNames: readonly string[];
-  intervalMs: number;
-  /** console/JSON (and other) sinks that show alerts; the pipeline's FanOut fits */
-  sinks?: { writeAlert(a: AlertEvent): void | Promise<void> };
-  now?: () => number;
-}
-
-export interface Alerting {
-  observer: AlertEngine;
-  sender: SyslogSender | null;
-  definitions: FlowDefinition[];
-  /** Sends what is queued (bounded by `timeoutMs`) and closes the syslog connection. */
-  stop(timeoutMs?: number): Promise<void>;
-  /** Throws ConfigError if `cfg.alerts` would not load against these group names; changes nothing. */
-  check(cfg: Pick<Config, 'alerts'>, groupNames: readonly string[]): void;
-  /**
-   * Applies `cfg.alerts` (a configuration reload; check() it first): unchanged definitions keep their
-   * state, a changed syslog destination gets a new sender and the old one is drained and closed.
-   */
-  reload(cfg: Pick<Config, 'alerts'>, timeoutMs?: number): Promise<void>;
-}
-
-/** Builds the engine and the syslog sender from the configuration; throws ConfigError on bad definitions. */
-export function createAlerting(cfg: Pick<Config, 'alerts'>, deps: AlertingDeps): Alerting {
-  let a = cfg.alerts;
-  const definitions = checkedDefinitions(a, deps.groupNames);
-  let sender = a.enabled && a.syslog.host ? new SyslogSender(a.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
-  const sinks = deps.sinks;
-  const observer = new AlertEngine({
-    definitions, groupNames: deps.groupNames, intervalMs: deps.intervalMs, rateLimit: a.rateLimit,
-    metrics: deps.metrics, now: deps.now,
-    deliver: (alert) => {
-      try {
-        const p = sinks?.writeAlert(alert);
-        if (p) p.catch((err) => deps.log.error({ err: (err as Error)?.message }, 'alert sink error'));
-      } catch (err) {
-        deps.log.error({ err: (err as Error)?.message }, 'alert sink error');
-      }
-      sender?.send(alert);
-    },
-  });
-  const alerting: Alerting = {
-    observer, sender, definitions,
-    stop: async (timeoutMs = 5000) => { await sender?.stop(timeoutMs); },
-    check: (next, groupNames) => { checkedDefinitions(next.alerts, groupNames); },
-    reload: async (next, timeoutMs = 5000) => {
-      const defs = checkedDefinitions(next.alerts, deps.groupNames);
-      observer.setDefinitions(defs);
-      alerting.definitions = defs;
-      const b = next.alerts;
-      const same = JSON.stringify(b.syslog) === JSON.stringify(a.syslog) && b.enabled === a.enabled;
-      a = b;
-      if (same) return;
-      // a new destination: queued alerts still go to the old one, which is drained and closed
-      const old = sender;
-      sender = b.enabled && b.syslog.host ? new SyslogSender(b.syslog, { metrics: deps.metrics, log: deps.log, now: deps.now }) : null;
-      alerting.sender = sender;
-      await old?.stop(timeoutMs);
-    },
-  };
-  return alerting;
-}
-
-/** The definitions of `alerts`, validated (unique names, filters naming known groups); throws ConfigError. */
-function checkedDefinitions(a: Config['alerts'], groupNames: readonly string[]): FlowDefinition[] {
-  const definitions = a.enabled ? [...a.flows, ...shortcutDefinitions(a.hosts, a.groups)] : [];
-  const names = new Set<string>();
-  definitions.forEach((d, i) => {
-    const where = i < a.flows.length ? `alerts.flows[${i}]` : 'alerts.hosts/alerts.groups';
-    if (names.has(d.name)) throw new ConfigError(`${where}.name`, `config: ${where}.name = ${JSON.stringify(d.name)}: expected a name not used by another definition (shortcuts are named like hosts-in-bps)`);
-    names.add(d.name);
-    try {
-      if (d.filter.trim()) compileFilter(parseFilter(d.filter), groupNames);
-    } catch (e) {
-      if (!(e instanceof UnknownGroupError)) throw e;
-      throw new ConfigError(`${where}.filter`, `config: ${where}.filter = ${JSON.stringify(d.filter)}: expected a filter expression (${e.message}; groups: ${groupNames.join(', ')})`);
-    }
-  });
-  return definitions;
 }

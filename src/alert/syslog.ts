@@ -4,12 +4,63 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { AlertEvent } from './event.js';
-import { SEVERITY_NAMES } from './definitions.js';
-import { FACILITY_NAMES, type SyslogConfig } from '../config/alerts.js';
+import { SEVERITY_NAMES, type SeverityName } from './definitions.js';
 import type { Metrics } from '../lib/counters.js';
 import { ConfigError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { createTransport, type Transport } from './transport.js';
+
+export const FACILITY_NAMES = [
+  'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp',
+  'audit', 'console', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
+] as const;
+export type FacilityName = (typeof FACILITY_NAMES)[number];
+
+export interface SyslogOptions {
+  /** receiver host name or address; '' = no syslog */
+  host: string;
+  port: number;
+  protocol: 'udp' | 'tcp' | 'tls';
+  /** TCP framing; TLS always counts octets (RFC 5425) */
+  framing: 'octet-counting' | 'lf';
+  format: 'rfc5424' | 'rfc3164';
+  facility: FacilityName;
+  /** of alerts whose definition sets none */
+  severity: SeverityName;
+  appName: string;
+  /** '' = the machine's host name */
+  hostname: string;
+  sdId: string;
+  /** messages held while a TCP/TLS receiver is unreachable (UDP: sends in flight) */
+  queue: number;
+  /** ms */
+  connectTimeout: number;
+  /** ms; the reconnect delay doubles from reconnectMin up to reconnectMax */
+  reconnectMin: number;
+  reconnectMax: number;
+  /** PEM file paths ('' = none; ca '' = the system CAs); servername '' = the host */
+  tls: { ca: string; cert: string; key: string; verify: boolean; servername: string };
+}
+
+/** Merged by spread under the options; the config schema reads them too. */
+export const SYSLOG_DEFAULTS: SyslogOptions = {
+  host: '',
+  port: 514,
+  protocol: 'udp',
+  framing: 'octet-counting',
+  format: 'rfc5424',
+  facility: 'local0',
+  severity: 'notice',
+  appName: 'flowbridge',
+  hostname: '',
+  // 32473 is the enterprise number set aside for documentation (RFC 5612)
+  sdId: 'flowbridge@32473',
+  queue: 10_000,
+  connectTimeout: 5000,
+  reconnectMin: 500,
+  reconnectMax: 30_000,
+  tls: { ca: '', cert: '', key: '', verify: true, servername: '' },
+};
 
 export interface HeaderOptions {
   format: 'rfc5424' | 'rfc3164';
@@ -106,7 +157,8 @@ export class SyslogSender {
   readonly header: HeaderOptions;
   readonly transport: Transport;
 
-  constructor(cfg: SyslogConfig, deps: SenderDeps) {
+  constructor(options: Partial<SyslogOptions>, deps: SenderDeps) {
+    const cfg: SyslogOptions = { ...SYSLOG_DEFAULTS, ...options };
     this.header = {
       format: cfg.format,
       facility: FACILITY_NAMES.indexOf(cfg.facility),

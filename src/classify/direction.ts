@@ -1,6 +1,7 @@
 // Direction and home-network group of a flow, from the `networks` configuration. One Classifier per
 // pipeline; classify() writes the groups of the last record into fields so nothing is allocated.
 import { IpVersion, type FlowRecord } from '../flow/record.js';
+import { GroupRegistry } from './groups.js';
 import { PrefixTable } from './prefixes.js';
 
 /** Seen from the home networks: In = towards them, Out = leaving them. */
@@ -20,12 +21,6 @@ export const DIRECTION_NAMES: readonly DirectionName[] = ['in', 'out', 'internal
 export type NetworkGroups = Readonly<Record<string, readonly string[]>>;
 
 export class Classifier {
-  /**
-   * Group names; srcGroup/dstGroup index into it. Configuration order, unless the classifier was built
-   * on a previous one's list (a reload): then names keep their index and new ones are appended, so
-   * counters of the open interval and compiled alert filters stay valid.
-   */
-  readonly groupNames: readonly string[];
   /** Group of the last classified record's source / destination, -1 when outside every group. */
   srcGroup = -1;
   dstGroup = -1;
@@ -34,21 +29,25 @@ export class Classifier {
   private readonly groupOf: Int32Array;
 
   /**
-   * Each prefix maps to its group; a host belongs to the group of its longest matching prefix.
-   * `registry` (appended to in place) is the group list of the classifier this one replaces.
+   * Each prefix maps to its group; a host belongs to the group of its longest matching prefix. Groups
+   * index into `groups`, which gains the names it lacks (a reload's new groups come after the old).
    */
-  constructor(networks: NetworkGroups, registry: string[] = []) {
-    this.groupNames = registry;
+  constructor(networks: NetworkGroups, readonly groups = new GroupRegistry()) {
+    groups.add(Object.keys(networks));
     const refs = [-1];
     for (const name of Object.keys(networks)) {
-      let g = registry.indexOf(name);
-      if (g < 0) g = registry.push(name) - 1;
+      const g = groups.indexOf(name);
       for (const p of networks[name]!) {
         this.table.insert(p, g);
         refs.push(g); // the insert's reference is its position
       }
     }
     this.groupOf = Int32Array.from(refs);
+  }
+
+  /** Group names; srcGroup/dstGroup index into it. */
+  get groupNames(): readonly string[] {
+    return this.groups.names;
   }
 
   classify(rec: FlowRecord): Direction {

@@ -2,51 +2,23 @@
 // `alerts.flows` is a list of objects, validated here field by field so an error names the exact key
 // (config: alerts.flows[1].value = "bitz": expected one of …).
 import {
-  SEVERITY_NAMES, SHORTCUT_KEYS, VALUE_NAMES,
-  type FlowDefinition, type SeverityName, type Shortcuts,
+  DEFINITION_DEFAULTS, SEVERITY_NAMES, SHORTCUT_KEYS, VALUE_NAMES,
+  type FlowDefinition, type SeverityName,
 } from '../alert/definitions.js';
 import { FilterError, parseFilter } from '../alert/filter.js';
 import { KEY_NAMES, type KeyName } from '../alert/keys.js';
 import type { ThresholdSpec } from '../alert/threshold.js';
+import type { AlertsOptions } from '../alert/alerting.js';
+import { FACILITY_NAMES, SYSLOG_DEFAULTS, type FacilityName, type SyslogOptions } from '../alert/syslog.js';
 import { isIP } from 'node:net';
 import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, renderDuration, text, type FormatDef } from './formats.js';
-import type { Section } from './schema.js';
+import type { Section } from './section.js';
 
-export const FACILITY_NAMES = [
-  'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp',
-  'audit', 'console', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
-] as const;
-export type FacilityName = (typeof FACILITY_NAMES)[number];
-
-export interface SyslogConfig {
-  /** receiver host name or address; '' = no syslog */
-  host: string;
-  port: number;
-  protocol: 'udp' | 'tcp' | 'tls';
-  framing: 'octet-counting' | 'lf';
-  format: 'rfc5424' | 'rfc3164';
-  facility: FacilityName;
-  severity: SeverityName;
-  appName: string;
-  /** '' = the machine's host name */
-  hostname: string;
-  sdId: string;
-  queue: number;
-  connectTimeout: number;
-  reconnectMin: number;
-  reconnectMax: number;
-  tls: { ca: string; cert: string; key: string; verify: boolean; servername: string };
-}
+/** The syslog sender's options as they are. */
+export type SyslogConfig = SyslogOptions;
 
 export interface AlertsConfig {
-  alerts: {
-    enabled: boolean;
-    rateLimit: number;
-    syslog: SyslogConfig;
-    flows: FlowDefinition[];
-    hosts: Shortcuts;
-    groups: Shortcuts;
-  };
+  alerts: AlertsOptions;
 }
 
 type Obj = Record<string, unknown>;
@@ -219,11 +191,12 @@ const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 function normalizeEvent(raw: unknown, sub: string): FlowDefinition['event'] {
   const expected = '"each" or { suppress: DURATION }';
-  if (raw === 'each' || raw === true) return { suppress: 600000 };
+  const suppress = DEFINITION_DEFAULTS.suppress;
+  if (raw === 'each' || raw === true) return { suppress };
   if (!isObj(raw)) throw new FormatError(expected, sub, raw);
   for (const k of Object.keys(raw)) if (k !== 'suppress') throw new FormatError('a known field: suppress', `${sub}.${k}`, raw[k]);
   try {
-    return { suppress: raw.suppress === undefined ? 600000 : duration.normalize(raw.suppress) };
+    return { suppress: raw.suppress === undefined ? suppress : duration.normalize(raw.suppress) };
   } catch {
     throw new FormatError(duration.expected, `${sub}.suppress`, raw.suppress);
   }
@@ -261,7 +234,7 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
       throw new FormatError(`a filter expression (${e.message})`, `${sub}.filter`, filter);
     }
   }
-  const table = raw.table === undefined ? 10000 : whole(raw.table, `${sub}.table`, 1_000_000);
+  const table = raw.table === undefined ? DEFINITION_DEFAULTS.table : whole(raw.table, `${sub}.table`, 1_000_000);
   const severity = raw.severity === undefined || raw.severity === null ? null : severityOf(raw.severity);
   if (severity === undefined) throw new FormatError(SEVERITY_EXPECTED, `${sub}.severity`, raw.severity);
   const event = raw.event === undefined || raw.event === null ? null : normalizeEvent(raw.event, `${sub}.event`);
@@ -312,6 +285,8 @@ function shortcuts(what: string): Section {
   return out;
 }
 
+const S = SYSLOG_DEFAULTS;
+
 export const alertsSection: Section = {
   alerts: {
     enabled: { doc: 'Evaluate the flow definitions and send alerts.', format: bool, default: true },
@@ -324,30 +299,30 @@ export const alertsSection: Section = {
     hosts: shortcuts('local host'),
     groups: shortcuts('home group'),
     syslog: {
-      host: { doc: 'Syslog receiver (name or address); "" = do not send syslog.', format: syslogHost, default: '' },
-      port: { doc: 'Syslog receiver port.', format: syslogPort, default: 514 },
-      protocol: { doc: 'Transport: "udp", "tcp" or "tls" (RFC 5425).', format: oneOf(['udp', 'tcp', 'tls'] as const), default: 'udp' },
+      host: { doc: 'Syslog receiver (name or address); "" = do not send syslog.', format: syslogHost, default: S.host },
+      port: { doc: 'Syslog receiver port.', format: syslogPort, default: S.port },
+      protocol: { doc: 'Transport: "udp", "tcp" or "tls" (RFC 5425).', format: oneOf(['udp', 'tcp', 'tls'] as const), default: S.protocol },
       framing: {
         doc: 'TCP/TLS framing: "octet-counting" (RFC 6587 / RFC 5425) or "lf" (newline-terminated).',
         format: oneOf(['octet-counting', 'lf'] as const),
-        default: 'octet-counting',
+        default: S.framing,
       },
-      format: { doc: 'Message format: "rfc5424" (structured data, JSON message) or "rfc3164" (BSD).', format: oneOf(['rfc5424', 'rfc3164'] as const), default: 'rfc5424' },
-      facility: { doc: 'Syslog facility of alerts.', format: syslogFacility, default: 'local0' },
-      severity: { doc: 'Syslog severity of alerts (a definition may set its own).', format: syslogSeverity, default: 'notice' },
-      appName: { doc: 'APP-NAME (RFC 5424) / TAG (RFC 3164).', format: syslogAppName, default: 'flowbridge' },
-      hostname: { doc: 'HOSTNAME field; "" = this machine\'s host name.', format: syslogHostname, default: '' },
-      sdId: { doc: 'SD-ID of the structured data element (RFC 5424); the default uses the documentation enterprise number.', format: syslogSdId, default: 'flowbridge@32473' },
-      queue: { doc: 'Messages held while a TCP/TLS receiver is unreachable (UDP: sends in flight); past it the oldest are dropped and counted.', format: positiveInt, default: 10000 },
-      connectTimeout: { doc: 'TCP/TLS connect (and handshake) timeout.', format: duration, default: '5s' },
-      reconnectMin: { doc: 'First delay before reconnecting to a TCP/TLS receiver; doubles per failure.', format: duration, default: '500ms' },
-      reconnectMax: { doc: 'Longest delay between reconnection attempts.', format: duration, default: '30s' },
+      format: { doc: 'Message format: "rfc5424" (structured data, JSON message) or "rfc3164" (BSD).', format: oneOf(['rfc5424', 'rfc3164'] as const), default: S.format },
+      facility: { doc: 'Syslog facility of alerts.', format: syslogFacility, default: S.facility },
+      severity: { doc: 'Syslog severity of alerts (a definition may set its own).', format: syslogSeverity, default: S.severity },
+      appName: { doc: 'APP-NAME (RFC 5424) / TAG (RFC 3164).', format: syslogAppName, default: S.appName },
+      hostname: { doc: 'HOSTNAME field; "" = this machine\'s host name.', format: syslogHostname, default: S.hostname },
+      sdId: { doc: 'SD-ID of the structured data element (RFC 5424); the default uses the documentation enterprise number.', format: syslogSdId, default: S.sdId },
+      queue: { doc: 'Messages held while a TCP/TLS receiver is unreachable (UDP: sends in flight); past it the oldest are dropped and counted.', format: positiveInt, default: S.queue },
+      connectTimeout: { doc: 'TCP/TLS connect (and handshake) timeout.', format: duration, default: renderDuration(S.connectTimeout) },
+      reconnectMin: { doc: 'First delay before reconnecting to a TCP/TLS receiver; doubles per failure.', format: duration, default: renderDuration(S.reconnectMin) },
+      reconnectMax: { doc: 'Longest delay between reconnection attempts.', format: duration, default: renderDuration(S.reconnectMax) },
       tls: {
-        ca: { doc: 'PEM file of the CA(s) that sign the receiver\'s certificate; "" = the system CAs.', format: text, default: '' },
-        cert: { doc: 'PEM file of a client certificate (mutual TLS); "" = none.', format: text, default: '' },
-        key: { doc: 'PEM file of the client certificate\'s private key.', format: text, default: '' },
-        verify: { doc: 'Verify the receiver\'s certificate and name. Turn off only for tests.', format: bool, default: true },
-        servername: { doc: 'Name to verify in the receiver\'s certificate (and SNI); "" = the host.', format: text, default: '' },
+        ca: { doc: 'PEM file of the CA(s) that sign the receiver\'s certificate; "" = the system CAs.', format: text, default: S.tls.ca },
+        cert: { doc: 'PEM file of a client certificate (mutual TLS); "" = none.', format: text, default: S.tls.cert },
+        key: { doc: 'PEM file of the client certificate\'s private key.', format: text, default: S.tls.key },
+        verify: { doc: 'Verify the receiver\'s certificate and name. Turn off only for tests.', format: bool, default: S.tls.verify },
+        servername: { doc: 'Name to verify in the receiver\'s certificate (and SNI); "" = the host.', format: text, default: S.tls.servername },
       },
     },
   },

@@ -3,7 +3,10 @@
 // Strings from env, argv or files are first turned into structure by `coerce`, which never throws, so a
 // bad value always reaches validation and gets a message naming the key.
 import { addressText, parseAddressBytes, parsePrefix, PrefixError } from '../classify/prefixes.js';
+import { renderDuration } from '../lib/duration.js';
 import { splitHostPort } from '../lib/hostport.js';
+
+export { renderDuration };
 
 export interface FormatDef<T = unknown> {
   /** convict format name; also shown in docs. */
@@ -100,14 +103,6 @@ function parseDurationMs(raw: unknown, expected: string): number {
   return rounded;
 }
 
-/** Shortest exact text of a millisecond count: "1h", "5m", "75s", "250ms". */
-export function renderDuration(ms: number): string {
-  if (ms !== 0 && ms % 3600000 === 0) return `${ms / 3600000}h`;
-  if (ms !== 0 && ms % 60000 === 0) return `${ms / 60000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 export const duration: FormatDef<number> = {
   name: 'duration',
   note: 'Seconds as a number (10, 0.25) or text with a unit: "250ms", "10s", "5m", "1h". Stored as whole milliseconds; at most 24 days.',
@@ -117,17 +112,18 @@ export const duration: FormatDef<number> = {
 };
 
 const WHOLE_SECONDS_EXPECTED = 'a whole number of seconds ≥ 1, such as 10, "10s", "1m"';
+/** A duration with one more rule, rendered as any duration. */
 export const wholeSeconds: FormatDef<number> = {
+  ...duration,
   name: 'whole-seconds',
   note: 'A duration that is a whole number of seconds, at least 1 s.',
   expected: WHOLE_SECONDS_EXPECTED,
   normalize(raw) {
     // A malformed value gets the general duration message; a well-formed one the whole-seconds rule.
-    const ms = parseDurationMs(raw, DURATION_EXPECTED);
+    const ms = duration.normalize(raw);
     if (ms < 1000 || ms % 1000 !== 0) throw new FormatError(WHOLE_SECONDS_EXPECTED);
     return ms;
   },
-  render: renderDuration,
 };
 
 // ---- scalars ----

@@ -258,10 +258,12 @@ export function unknownOption(name: string, s: Section = fullSchema): ConfigErro
 
 /**
  * FLOWBRIDGE_ variables that are no configuration keys, so loading leaves them alone: the host ports
- * docker-compose.yml publishes (.env.example) and the fuzz tests' iteration count (npm run fuzz).
+ * docker-compose.yml publishes (.env.example), the fuzz tests' iteration count (npm run fuzz) and the
+ * switch that rewrites the capture cases' expected output (test/cases).
  */
 export const ENV_NOT_CONFIG: readonly string[] = [
   'FLOWBRIDGE_NETFLOW_PORT', 'FLOWBRIDGE_SFLOW_PORT', 'FLOWBRIDGE_WEB_BIND', 'FLOWBRIDGE_WEB_PORT', 'FLOWBRIDGE_FUZZ_ITERATIONS',
+  'FLOWBRIDGE_UPDATE_CASES',
 ];
 
 /** convict reads only the variables it knows, so a misspelt one would leave its key at the default unsaid. */

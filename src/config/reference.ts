@@ -42,7 +42,7 @@ every error names the key, the bad value and the expected form on one line, for 
 The same holds for an unknown command-line option and an unknown \`FLOWBRIDGE_*\` environment variable
 (\`FLOWBRIDGE_INFLUX_URLL\`): flowbridge exits with status 2 and suggests the nearest name. These
 \`FLOWBRIDGE_*\` variables are no configuration keys and are left alone: ${ENV_NOT_CONFIG.map((k) => `\`${k}\``).join(', ')}
-(the host ports docker-compose.yml publishes, and the fuzz tests' iteration count).
+(the host ports docker-compose.yml publishes, the fuzz tests' iteration count and the switch that rewrites test/cases' expected output).
 
 \`flowbridge --print-config\` shows the effective configuration, in a form that can be used as a
 config file, with secrets shown as "[redacted]" (an empty one as "").

@@ -7,38 +7,23 @@ import {
   type FormatDef,
 } from './formats.js';
 import { RECORD_LIMITS_DEFAULTS } from '../flow/normalize.js';
-import { ASSIGN_MODES, type AssignMode } from '../aggregate/aggregator.js';
+import { AGGREGATOR_DEFAULTS, ASSIGN_MODES, type AssignMode } from '../aggregate/aggregator.js';
 import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
 import { FormatError } from './formats.js';
 import { TEMPLATE_CACHE_DEFAULTS } from '../decode/templates.js';
 import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
+import { isLeaf, type Leaf, type Section } from './section.js';
 
-export interface Leaf {
-  doc: string;
-  format: FormatDef<any>;
-  /** Raw default, in config-file form ("10s", not 10000); normalized like any other value. */
-  default: unknown;
-  /** Shown as "[redacted]" by printConfig and in error messages. */
-  sensitive?: boolean;
-}
-
-export interface Section {
-  readonly [key: string]: Leaf | Section;
-}
-
-export function isLeaf(node: Leaf | Section): node is Leaf {
-  const n = node as Partial<Record<string, unknown>>;
-  return typeof n.doc === 'string' && typeof n.format === 'object' && n.format !== null && 'default' in n;
-}
+export { isLeaf, type Leaf, type Section };
 
 // ---- the loaded configuration (normalized: durations in ms, host:port and prefixes canonical text) ----
 
 export type OutputFormat = 'console' | 'json' | 'none';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
-/** host:port lists hold canonical text ("0.0.0.0:2055", "[::]:2055"); split with formats.parseHostPort. */
+/** host:port lists hold canonical text ("0.0.0.0:2055", "[::]:2055"); split with lib/hostport.ts. */
 export interface ListenConfig {
   netflow: string[];
   sflow: string[];
@@ -129,22 +114,23 @@ const networks: Section = {
   },
 };
 
+const A = AGGREGATOR_DEFAULTS;
 const aggregate: Section = {
   interval: {
     doc: 'Length of one counting interval.',
     format: wholeSeconds,
-    default: '10s',
+    default: renderDuration(A.intervalMs),
   },
   aggregate: {
     assign: {
       doc: 'How a flow is put into intervals: "spread" over its start–end span, "end" all at its end time, "arrival" all at receipt time.',
       format: oneOf(ASSIGN_MODES),
-      default: 'spread',
+      default: A.assign,
     },
     hold: {
       doc: 'How long an interval stays open after its end for late and spread records.',
       format: duration,
-      default: '75s',
+      default: renderDuration(A.holdMs),
     },
     maxFlowDuration: {
       doc: 'Longest plausible flow, a little over the longest active timeout of your exporters (softflowd\'s maxlife defaults to 7 days: set it lower there, or raise this). A record spanning more, ending before it starts, or ending this far after its datagram arrived is counted as bad_time and put at its end (at its arrival when the end is wrong), as assign "end" would.',
@@ -161,15 +147,15 @@ const aggregate: Section = {
       format: positiveInt,
       default: RECORD_LIMITS_DEFAULTS.maxLinkBps / 1e9,
     },
-    topHosts: { doc: 'Hosts reported per interval (largest first).', format: positiveInt, default: 1000 },
-    topPorts: { doc: 'Ports reported per interval (largest first).', format: positiveInt, default: 100 },
+    topHosts: { doc: 'Hosts reported per interval (largest first).', format: positiveInt, default: A.topHosts },
+    topPorts: { doc: 'Ports reported per interval (largest first).', format: positiveInt, default: A.topPorts },
     maxHosts: {
       doc: 'Cap on distinct local hosts tracked across the open intervals (the current one and those held open for late records); past it hosts fold into "other" and are counted as dropped.',
       format: positiveInt,
-      default: 100000,
+      default: A.maxHosts,
     },
-    maxPorts: { doc: 'Cap on distinct ports tracked across the open intervals.', format: positiveInt, default: 20000 },
-    perExporter: { doc: 'Also keep totals per exporter.', format: bool, default: true },
+    maxPorts: { doc: 'Cap on distinct ports tracked across the open intervals.', format: positiveInt, default: A.maxPorts },
+    perExporter: { doc: 'Also keep totals per exporter.', format: bool, default: A.perExporter },
   },
 };
 

@@ -1,10 +1,15 @@
-// Configuration of the InfluxDB and Graphite sinks (docs/sinks.md). schema.ts lists the section.
-// Defaults come from each sink's DEFAULTS object, so they are written down once.
-import { INFLUX_DEFAULTS } from '../export/influx.js';
-import { GRAPHITE_DEFAULTS } from '../export/graphite.js';
+// Configuration of the InfluxDB and Graphite sinks (docs/sinks.md), and its mapping to each sink's
+// options. schema.ts lists the section. Defaults come from each sink's DEFAULTS object, so they are
+// written down once.
+import { readFileSync } from 'node:fs';
+import { INFLUX_DEFAULTS, type InfluxSinkOptions } from '../export/influx.js';
+import { InfluxConfigError } from '../export/influx-v1.js';
+import { GRAPHITE_DEFAULTS, type GraphiteSinkOptions } from '../export/graphite.js';
 import { MEASUREMENTS } from '../export/series.js';
-import { bool, duration, FormatError, hostPort, httpUrl, oneOf, positiveInt, renderDuration, text, type FormatDef } from './formats.js';
-import type { Section } from './schema.js';
+import {
+  bool, duration, FormatError, hostPort, httpUrl, oneOf, parseHostPort, positiveInt, renderDuration, text, type FormatDef,
+} from './formats.js';
+import type { Section } from './section.js';
 
 export interface SinksConfig {
   influx: {
@@ -27,7 +32,7 @@ export interface SinksConfig {
   };
   graphite: {
     enabled: boolean;
-    /** canonical host:port; split with formats.parseHostPort */
+    /** canonical host:port (graphiteOptions splits it) */
     address: string;
     protocol: 'tcp' | 'udp';
     prefix: string;
@@ -141,3 +146,34 @@ export const sinksSection: Section = {
     },
   },
 };
+
+// ---- the sinks' options ----
+
+/** Sink options from the loaded configuration; reads influx.tokenFile when set. `instance` is the top-level key. */
+export function influxOptions(cfg: SinksConfig['influx'], stopTimeoutMs: number, instance = ''): Partial<InfluxSinkOptions> {
+  let token = cfg.token;
+  if (cfg.tokenFile !== '') {
+    try {
+      token = readFileSync(cfg.tokenFile, 'utf8').trim();
+    } catch (e) {
+      throw new InfluxConfigError('influx.tokenFile', `config: influx.tokenFile = ${JSON.stringify(cfg.tokenFile)}: expected a readable file (${(e as Error).message})`);
+    }
+  }
+  return {
+    url: cfg.url, api: cfg.api, token, org: cfg.org, bucket: cfg.bucket, timeoutMs: cfg.timeout,
+    batchSize: cfg.batchSize, maxBufferLines: cfg.maxBufferLines, maxRetries: cfg.maxRetries,
+    maxRetryTimeMs: cfg.maxRetryTime, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
+    gzip: cfg.gzip, stopTimeoutMs, instance,
+  };
+}
+
+/** Graphite sink options from the loaded configuration; `instance` is the top-level key of that name. */
+export function graphiteOptions(cfg: SinksConfig['graphite'], stopTimeoutMs: number, instance = ''): Partial<GraphiteSinkOptions> {
+  const hp = parseHostPort(cfg.address);
+  if (!hp) throw new Error(`graphite.address ${cfg.address} is not host:port`); // the config format validated it
+  return {
+    host: hp.host, port: hp.port, protocol: cfg.protocol, prefix: cfg.prefix, tagged: cfg.tagged, instance,
+    maxQueueLines: cfg.maxQueueLines, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
+    connectTimeoutMs: cfg.connectTimeout, warnAgeMs: cfg.warnAge, stopTimeoutMs,
+  };
+}

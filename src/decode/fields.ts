@@ -43,7 +43,7 @@ export class Template {
   section = false;
   /** NAT or firewall events without counters: counted apart, never emitted as flows. */
   events = false;
-  /** Any of the three: decoded by FieldDecoder.decodeSpecial, so other templates pay one test per set. */
+  /** Any of the three: decoded by FieldDecoder.decodeChecked, so other templates pay one test per set. */
   special = false;
   private prepared = false;
 
@@ -228,45 +228,31 @@ export class FieldDecoder {
    * the caller to report: the records before it still count.
    */
   decodeDataSet(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
-    if (tpl.special) return this.decodeSpecial(r, tpl, ctx, rec, emit);
+    const plan = tpl.plan;
+    if (tpl.special || plan === undefined) return this.decodeChecked(r, tpl, ctx, rec, emit);
+    // fixed layout (minLen === plan.len): each record is checked whole, then read at fixed offsets
     let n = 0;
-    const min = tpl.minLen, plan = tpl.plan;
+    const min = tpl.minLen, b = r.buf, s = this.s;
     this.error = undefined;
-    if (plan !== undefined) {
-      // fixed layout (minLen === plan.len): each record is checked whole, then read at fixed offsets
-      const b = r.buf, s = this.s;
-      while (r.left() >= min) {
-        const p = r.pos;
-        r.skip(min);
-        rec.clear();
-        s.reset();
-        plan.read(b, p, s, rec);
-        this.finish(rec, tpl, ctx);
-        emit(rec);
-        n++;
-      }
-      this.checkPadding(r, min);
-      return n;
-    }
-    try {
-      while (r.left() >= min) {
-        rec.clear();
-        this.readFields(r, tpl, rec);
-        this.finish(rec, tpl, ctx);
-        emit(rec);
-        n++;
-      }
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      this.error = err;
-      return n;
+    while (r.left() >= min) {
+      const p = r.pos;
+      r.skip(min);
+      rec.clear();
+      s.reset();
+      plan.read(b, p, s, rec);
+      this.finish(rec, tpl, ctx);
+      emit(rec);
+      n++;
     }
     this.checkPadding(r, min);
     return n;
   }
 
-  /** decodeDataSet for biflow, packet-section and event templates: the same framing and errors. */
-  private decodeSpecial(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
+  /**
+   * decodeDataSet for variable-length layouts and for biflow, packet-section and event templates, whose
+   * records may be cut short inside: the same framing, and such a record ends the set with `error` set.
+   */
+  private decodeChecked(r: Reader, tpl: Template, ctx: DataContext, rec: FlowRecord, emit: RecordHandler): number {
     let n = 0;
     const min = tpl.minLen, plan = tpl.plan, s = this.s, fwd = this.fwd;
     this.error = undefined;
@@ -292,9 +278,12 @@ export class FieldDecoder {
         }
         this.finish(rec, tpl, ctx);
         if (tpl.section) applySection(r.buf, s, rec);
-        fwd.startMs = rec.startMs;
-        fwd.endMs = rec.endMs;
-        fwd.samplingRate = rec.samplingRate;
+        if (tpl.biflow) {
+          // before emit(): normalization may change them in rec
+          fwd.startMs = rec.startMs;
+          fwd.endMs = rec.endMs;
+          fwd.samplingRate = rec.samplingRate;
+        }
         emit(rec);
         n++;
         if (tpl.biflow && reverseHalf(rec, s, ctx, fwd)) {

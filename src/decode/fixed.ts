@@ -5,7 +5,7 @@
 // a switch costs about three times as much per record); the generated source is built from the plan's
 // numbers only (action codes, offsets, lengths), never from wire text.
 import { Act } from './elements.js';
-import type { FieldState } from './fields.js';
+import type { FieldState } from './field-state.js';
 import type { FlowRecord } from '../flow/record.js';
 import { u32at as u32 } from './wire.js';
 

@@ -5,7 +5,7 @@
 import type { Metrics } from '../lib/counters.js';
 import type { Logger } from '../lib/log.js';
 import { LOAD_SLACK, loadState, saveState, type StateConfig, type StateParts } from './state.js';
-import type { Clock } from './types.js';
+import type { Clock } from '../lib/clock.js';
 
 /** The longest wait between two attempts to write a state file that cannot be written. */
 const SAVE_BACKOFF_MAX_MS = 5 * 60_000;

@@ -3,7 +3,8 @@
 // (templates.ts), which shares its exporter accounting (template-quota.ts) with it.
 import { TemplateMissingError } from '../lib/errors.js';
 import type { ErrorReporter } from './types.js';
-import type { ExporterTable, ExporterUse } from './template-quota.js';
+import type { ExporterTable } from './template-quota.js';
+import { PendingList, PendingSet, type ExporterUse } from './template-scope.js';
 
 /** Charged per held set on top of its bytes, so a flood of tiny sets is bounded too. */
 export const PENDING_OVERHEAD = 64;
@@ -21,19 +22,6 @@ export interface PendingStats {
   pendingDecoded: number;
   pendingExpired: number;
   pendingDropped: number;
-}
-
-/** A data set copied out of its datagram with the header context needed to decode it later. */
-export class PendingSet {
-  constructor(
-    readonly data: Buffer, readonly exportMs: number, readonly sysUptimeMs: number, readonly heldAt: number,
-  ) {}
-}
-
-export class PendingList {
-  readonly sets: PendingSet[] = [];
-  constructor(readonly key: string, readonly use: ExporterUse, readonly version: number, readonly domain: number,
-    readonly id: number) {}
 }
 
 export class PendingStore {

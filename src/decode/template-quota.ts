@@ -1,10 +1,9 @@
-// What each exporter holds in the template cache (templates, their estimated bytes, held data sets)
-// and how recently it used it, so one source's excess is refused at its own quota and the global caps,
-// a last resort, evict the least recently used exporter first.
-import type { Counter, Metrics } from '../lib/counters.js';
+// The template cache's limits and its table of exporters (what each holds, template-scope.ts) in order
+// of recent use, so one source's excess is refused at its own quota and the global caps, a last
+// resort, evict the least recently used exporter first.
+import type { Metrics } from '../lib/counters.js';
 import type { RateLimitedLog } from '../lib/log.js';
-import type { PendingList } from './template-pending.js';
-import type { TemplateScope } from './templates.js';
+import { ExporterUse, type RefuseReason } from './template-scope.js';
 
 export interface TemplateCacheConfig {
   /** A template not refreshed for this long is dropped (RFC 3954 §9 leaves the timeout to the collector). */
@@ -58,27 +57,6 @@ export const TEMPLATE_FIELD_BYTES = 16;
 
 export function templateBytes(fields: number): number {
   return TEMPLATE_BASE_BYTES + TEMPLATE_FIELD_BYTES * fields;
-}
-
-/** Why a template was not cached: the exporter's own quota, or the global caps with nothing to evict. */
-export type RefuseReason = 'exporter_templates' | 'exporter_bytes' | 'global';
-
-/** One exporter's share of the cache; it exists while the exporter holds a template or a held set. */
-export class ExporterUse {
-  templates = 0;
-  bytes = 0;
-  pendingSets = 0;
-  pendingBytes = 0;
-  /** when it last taught or refreshed a template */
-  lastMs = 0;
-  /** one of its templates decoded a data set: spoofed template floods rarely do, so those go first */
-  active = false;
-  readonly scopes = new Set<TemplateScope>();
-  /** its lists of held sets, oldest first */
-  readonly lists = new Set<PendingList>();
-  refused: Partial<Record<RefuseReason, Counter>> | undefined = undefined;
-  evicted: Counter | undefined = undefined;
-  constructor(readonly exporter: string) {}
 }
 
 /**

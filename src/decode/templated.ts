@@ -6,7 +6,8 @@ import { Reader } from '../lib/reader.js';
 import { FlowRecord, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { DataContext, FieldDecoder, MAX_TEMPLATE_FIELDS, type Template, TemplateKind } from './fields.js';
-import type { PendingSet, TemplateCache, TemplateScope } from './templates.js';
+import type { TemplateCache } from './templates.js';
+import type { PendingSet, TemplateScope } from './template-scope.js';
 import type { SamplingEntry, SamplingTable } from './sampling.js';
 
 export interface NetflowDecoderDeps {

@@ -6,13 +6,13 @@
 // the least recently used exporter's templates (template-quota.ts).
 import type { Gauge, Metrics } from '../lib/counters.js';
 import type { RateLimitedLog } from '../lib/log.js';
-import type { Clock, ErrorReporter } from './types.js';
+import type { ErrorReporter } from './types.js';
+import { wallClock, type Clock } from '../lib/clock.js';
 import { compileTemplate, MAX_TEMPLATE_FIELDS, Template, TemplateKind, VARLEN } from './fields.js';
-import { ExporterTable, TEMPLATE_CACHE_DEFAULTS, templateBytes, type ExporterUse, type RefuseReason,
-  type TemplateCacheConfig } from './template-quota.js';
-import { PendingStore, type PendingSet, type PendingStats } from './template-pending.js';
+import { ExporterTable, TEMPLATE_CACHE_DEFAULTS, templateBytes, type TemplateCacheConfig } from './template-quota.js';
+import { PendingStore, type PendingStats } from './template-pending.js';
+import { scopeKey, TemplateScope, type ExporterUse, type PendingSet, type RefuseReason } from './template-scope.js';
 
-export { PendingSet } from './template-pending.js';
 export { TEMPLATE_CACHE_DEFAULTS, type TemplateCacheConfig } from './template-quota.js';
 
 export interface TemplateCacheStats extends PendingStats {
@@ -22,23 +22,6 @@ export interface TemplateCacheStats extends PendingStats {
   expired: number;
   refused: number;
   evicted: number;
-}
-
-interface Slot {
-  tpl: Template;
-  seenMs: number;
-  /** templateBytes() of the layout, charged to the exporter and the cache */
-  cost: number;
-}
-
-/** The templates of one exporter|version|domain (cacheable by decoders, see TemplateCache.generation). */
-export class TemplateScope {
-  readonly templates = new Map<number, Slot>();
-  /** its key in the cache, built once (an eviction storm removes thousands a second) */
-  readonly key: string;
-  constructor(readonly exporter: string, readonly version: number, readonly domain: number, readonly use: ExporterUse) {
-    this.key = scopeKey(exporter, version, domain);
-  }
 }
 
 export interface TemplateCacheOptions extends Partial<TemplateCacheConfig> {
@@ -52,10 +35,6 @@ export interface TemplateCacheOptions extends Partial<TemplateCacheConfig> {
 }
 
 const MAX_U32 = 4294967295;
-
-function scopeKey(exporter: string, version: number, domain: number): string {
-  return `${exporter}|${version}|${domain}`;
-}
 
 export class TemplateCache {
   /** Estimated bytes of a cached template of `fields` fields (see template-quota.ts). */
@@ -81,7 +60,7 @@ export class TemplateCache {
   constructor(opts: TemplateCacheOptions = {}) {
     const { now, report, metrics, log, ...cfg } = opts;
     this.config = { ...TEMPLATE_CACHE_DEFAULTS, ...cfg };
-    this.now = now ?? Date.now;
+    this.now = now ?? wallClock;
     this.report = report ?? (() => {});
     this.exporters = new ExporterTable(metrics, log);
     this.held = new PendingStore(this.config, this.stats, this.exporters, this.report);

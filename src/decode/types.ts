@@ -17,5 +17,3 @@ export interface DatagramDecoder {
   readonly events?: number;
 }
 
-/** An injectable clock (epoch ms). Never call Date.now() in code that tests must control. */
-export type Clock = () => number;

@@ -2,7 +2,7 @@
 // storage-schemas section for a prefix other than the default (else the catch-all schema's coarse
 // archive keeps one point per slot), and a warning when points are so old (a replayed capture) that
 // carbon files them in a coarse archive, where the points of one slot overwrite each other.
-import { renderDuration } from '../config/formats.js';
+import { renderDuration } from '../lib/duration.js';
 import type { Logger } from '../lib/log.js';
 import { graphitePrefix, MEASUREMENTS } from './series.js';
 

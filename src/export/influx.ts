@@ -8,18 +8,17 @@
 // dropped. A collector `instance` (docs/scaling.md) is one more tag on every point.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { HttpError, InfluxDB, Point, RequestTimedOutError, setLogger, type Transport } from '@influxdata/influxdb-client';
 import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
-import type { SinksConfig } from '../config/sinks.js';
 import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
-import { EMPTY_TOKEN_WARNING, InfluxConfigError, partialWriteRejected, rejectionHint, v1AuthHeaders, writePath } from './influx-v1.js';
+import { EMPTY_TOKEN_WARNING, partialWriteRejected, rejectionHint, v1AuthHeaders, writePath } from './influx-v1.js';
 import {
   alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
 } from './series.js';
 import type { Sink } from './sink.js';
+import { wallClock } from '../lib/clock.js';
 
 export interface InfluxSinkOptions {
   name: string;
@@ -128,7 +127,7 @@ export class InfluxSink implements Sink {
     this.opts = o;
     this.name = o.name;
     this.log = deps.log ?? silentLogger;
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? wallClock;
     this.rl = new RateLimitedLog(this.log, this.now);
     this.c = new SinkCounters(deps.metrics, o.name);
     this.extra = o.instance === '' ? [] : [['instance', o.instance]];
@@ -377,22 +376,4 @@ export class InfluxSink implements Sink {
     this.updateQueue();
     this.agent.destroy();
   }
-}
-
-/** Sink options from the loaded configuration; reads influx.tokenFile when set. `instance` is the top-level key. */
-export function influxOptions(cfg: SinksConfig['influx'], stopTimeoutMs: number, instance = ''): Partial<InfluxSinkOptions> {
-  let token = cfg.token;
-  if (cfg.tokenFile !== '') {
-    try {
-      token = readFileSync(cfg.tokenFile, 'utf8').trim();
-    } catch (e) {
-      throw new InfluxConfigError('influx.tokenFile', `config: influx.tokenFile = ${JSON.stringify(cfg.tokenFile)}: expected a readable file (${(e as Error).message})`);
-    }
-  }
-  return {
-    url: cfg.url, api: cfg.api, token, org: cfg.org, bucket: cfg.bucket, timeoutMs: cfg.timeout,
-    batchSize: cfg.batchSize, maxBufferLines: cfg.maxBufferLines, maxRetries: cfg.maxRetries,
-    maxRetryTimeMs: cfg.maxRetryTime, minRetryDelayMs: cfg.minRetryDelay, maxRetryDelayMs: cfg.maxRetryDelay,
-    gzip: cfg.gzip, stopTimeoutMs, instance,
-  };
 }

@@ -1,7 +1,8 @@
 // A bounded FIFO with exponential backoff, for senders without a client library's retry buffer (the
-// Graphite sink). Items carry a weight (lines); past `maxWeight` the oldest items are dropped and
-// reported, so an outage costs bounded memory and the newest data survives. Time comes from an
-// injected clock so tests can step through the backoff.
+// line sender behind the Graphite sink and the syslog transport). Items carry a weight (lines); past
+// `maxWeight` the oldest items are dropped and reported, so an outage costs bounded memory and the
+// newest data survives. Time comes from an injected clock so tests can step through the backoff.
+import { wallClock, type Clock } from '../lib/clock.js';
 
 export interface RetryQueueOptions<T> {
   /** cap on the summed weight (e.g. lines) of queued items */
@@ -12,7 +13,7 @@ export interface RetryQueueOptions<T> {
   factor: number;
   /** each delay is shortened by up to this fraction at random, so many senders do not retry in step */
   jitter: number;
-  now: () => number;
+  now: Clock;
   random: () => number;
   /** told about every item dropped to stay under maxWeight */
   onDrop: (item: T, weight: number) => void;
@@ -24,7 +25,7 @@ export const RETRY_QUEUE_DEFAULTS: RetryQueueOptions<unknown> = {
   maxDelayMs: 60_000,
   factor: 2,
   jitter: 0.2,
-  now: Date.now,
+  now: wallClock,
   random: Math.random,
   onDrop: () => undefined,
 };
@@ -66,13 +67,7 @@ export class RetryQueue<T> {
     }
     this.entries.push({ item, weight });
     this.total += weight;
-    let dropped = 0;
-    while (this.total > this.opts.maxWeight) {
-      const e = this.take()!;
-      dropped += e.weight;
-      this.opts.onDrop(e.item, e.weight);
-    }
-    return dropped;
+    return this.trim();
   }
 
   /**
@@ -85,6 +80,11 @@ export class RetryQueue<T> {
     this.entries = [...front, ...this.entries.slice(this.head)];
     this.head = 0;
     for (const e of front) this.total += e.weight;
+    return this.trim();
+  }
+
+  /** Drops the oldest items (reported) while over the cap; returns the weight dropped. */
+  private trim(): number {
     let dropped = 0;
     while (this.total > this.opts.maxWeight) {
       const e = this.take()!;

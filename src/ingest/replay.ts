@@ -1,11 +1,14 @@
-// `flowbridge replay`: feeds captures through the live pipeline with the capture's clock, optionally
+// `flowbridge replay`: feeds captures through the pipeline on event time (the capture's flows), optionally
 // paced at recorded speed (--realtime) and rebased to the present (--shift-to-now).
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/load.js';
-import type { Sink } from '../export/sink.js';
+import type { FanOut } from '../export/sink.js';
+import type { GroupRegistry } from '../classify/groups.js';
+import type { RecordObserver } from '../flow/observer.js';
 import type { Logger } from '../lib/log.js';
-import { Pipeline, type RecordObserver } from '../pipeline.js';
+import { Pipeline } from '../pipeline.js';
+import { wallClock, type Clock } from '../lib/clock.js';
 import type { Metrics } from '../lib/counters.js';
 import { newPcapStats, readUdpPackets, type PcapStats } from './pcap.js';
 import type { IntervalSummary } from '../aggregate/summary.js';
@@ -18,7 +21,8 @@ import type { IntervalSummary } from '../aggregate/summary.js';
 export const MAX_REALTIME_GAP_MS = 60_000;
 
 export interface ReplayOptions {
-  sinks: Sink[];
+  /** the sinks, started before the first datagram and stopped after the last summary */
+  fanout?: FanOut;
   log: Logger;
   realtime?: boolean;
   shiftToNow?: boolean;
@@ -27,10 +31,12 @@ export interface ReplayOptions {
   onSummary?: (s: IntervalSummary) => void;
   metrics?: Metrics;
   observers?: RecordObserver[];
+  /** the home-group names, shared with alerting (default: those of cfg.networks) */
+  groups?: GroupRegistry;
   /** called with the pipeline as soon as it exists (to route alerts to its fan-out) and the result it fills in */
   onPipeline?: (p: Pipeline, r: ReplayResult) => void;
   /** wall clock, injectable for tests */
-  now?: () => number;
+  now?: Clock;
   /** back-pressure: a promise to wait for before the next datagram (an output to drain), or undefined */
   pause?: () => Promise<void> | undefined;
   /** true once nothing downstream can take more (stdout's reader went away): reading ends early */
@@ -58,17 +64,16 @@ export interface ReplayResult {
 export async function shiftToEnd(files: string[], cfg: Config, nowMs: number): Promise<number> {
   let last = -Infinity, lastPacket = -Infinity;
   const p = new Pipeline(cfg, {
-    mode: 'replay', sinks: [],
+    time: 'event',
     observers: [{ onRecord: (r) => { if (r.endMs > last) last = r.endMs; }, advance() {}, flush() {} }],
   });
-  await p.start();
   for (const file of files) {
     for (const d of readUdpPackets(file)) {
       if (d.tsMs > lastPacket) lastPacket = d.tsMs;
       p.onDatagram(d.payload, d.srcAddr, d.tsMs);
     }
   }
-  await p.stop();
+  await p.finish();
   if (last === -Infinity) last = lastPacket;
   if (last === -Infinity) return 0;
   const I = cfg.interval;
@@ -76,22 +81,24 @@ export async function shiftToEnd(files: string[], cfg: Config, nowMs: number): P
 }
 
 export async function replay(files: string[], cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? wallClock;
   // live pacing places the first record at the present as it plays; unpaced, the capture ends now
   const atEnd = opts.shiftToNow && !opts.realtime;
   const shiftMs = atEnd ? await shiftToEnd(files, cfg, now()) : undefined;
+  const fanout = opts.fanout;
   const pipeline = new Pipeline(cfg, {
-    mode: 'replay', sinks: opts.sinks, log: opts.log, metrics: opts.metrics, observers: opts.observers,
+    time: 'event', log: opts.log, metrics: opts.metrics, observers: opts.observers, groups: opts.groups,
     onSummary: (s) => {
       result.intervals++;
       opts.onSummary?.(s);
+      fanout?.write(s);
     },
     shiftToNowMs: opts.shiftToNow && !atEnd ? now() : undefined,
     shiftMs,
   });
   const result: ReplayResult = { pipeline, datagrams: 0, stats: [], intervals: 0, gapsSkipped: 0, cutShort: false };
   opts.onPipeline?.(pipeline, result);
-  await pipeline.start();
+  await fanout?.start();
   const progress = opts.progress ?? process.stderr.isTTY === true;
   let wallStart = 0, capStart = 0, lastProgress = 0, prevTs = 0;
   const started = now();
@@ -129,6 +136,7 @@ export async function replay(files: string[], cfg: Config, opts: ReplayOptions):
     }
   }
   if (progress) process.stderr.write('\n');
-  await pipeline.stop();
+  await pipeline.finish();
+  await fanout?.stop();
   return result;
 }

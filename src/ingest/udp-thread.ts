@@ -71,6 +71,7 @@ function flush() {
   dropped = 0; socketErrors = 0;
 }
 sock.on('message', (msg, r) => {
+  // this thread's wall clock: a Clock cannot cross threads (with listen.thread off, UdpListener's is used)
   const t = Date.now();
   const held = Atomics.load(inFlight, 0);
   if (held > 0 && held + buf.byteLength > w.maxInFlight) {

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { ConfigError, FlowbridgeError } from '../lib/errors.js';
 import { splitHostPort, type HostPortProblem } from '../lib/hostport.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
-import type { Clock } from '../decode/types.js';
+import { wallClock, type Clock } from '../lib/clock.js';
 import { ThreadReceiver } from './udp-thread.js';
 
 export interface Config {
@@ -97,7 +97,7 @@ export class UdpListener {
     private readonly config: Config,
     private readonly onDatagram: DatagramHandler,
     metrics: Metrics,
-    private readonly clock: Clock = Date.now,
+    private readonly clock: Clock = wallClock,
   ) {
     this.label = formatHostPort(config.address, config.port);
     const l = { listener: this.label };

@@ -10,22 +10,28 @@ import { setImmediate as setImmediateP } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import type { Config } from '../config/load.js';
-import { parseHostPort } from '../config/formats.js';
 import type { IntervalSummary } from '../aggregate/summary.js';
 import type { AlertEvent } from '../alert/event.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import { FlowbridgeError } from '../lib/errors.js';
+import { splitHostPort } from '../lib/hostport.js';
 import type { Logger } from '../lib/log.js';
 import type { Sink } from '../export/sink.js';
 import { History, TrimmedViews } from './ring.js';
 import { packageVersion, ProcessMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { wallClock } from '../lib/clock.js';
 
-/** Defaults for what the config does not set; merged by spread under the config. */
-export const DEFAULTS = {
+/** The web server's options, each with its default; merged by spread (the config schema reads them too). */
+export const WEB_DEFAULTS = {
+  /** host:port to listen on (IPv6 in brackets); localhost only unless changed */
+  listen: '127.0.0.1:8080',
+  /** ms of interval summaries kept in memory for the page and /api/intervals */
   history: 3_600_000,
+  /** recent alerts kept for the page and /api/alerts */
   alerts: 100,
+  /** concurrent live-update (/api/events) connections */
   clients: 32,
+  /** extra Host header names accepted, comma-separated ("" = IP literals and localhost only) */
   allowedHosts: '',
   /** hosts and ports per direction per interval in the page's view (live events, /api/intervals?top) */
   pageTop: 50,
@@ -37,13 +43,13 @@ export const DEFAULTS = {
   maxTop: 10_000,
 };
 
-export type WebOptions = Partial<Config['web']> & Pick<Config['web'], 'listen'> & Partial<typeof DEFAULTS>;
+export type WebOptions = typeof WEB_DEFAULTS;
 
 export interface WebDeps {
   metrics: Metrics;
   log: Logger;
   intervalSec: number;
-  /** wall clock in epoch ms (uptime); default Date.now */
+  /** wall clock in epoch ms (uptime); default the system clock */
   now?: () => number;
 }
 
@@ -99,7 +105,7 @@ function pageDir(): string {
 interface SseClient { res: ServerResponse }
 
 export class WebServer {
-  private readonly opts: typeof DEFAULTS & Config['web'];
+  private readonly opts: WebOptions;
   private readonly history: History;
   private readonly views = new TrimmedViews();
   private readonly app: FastifyInstance;
@@ -119,9 +125,9 @@ export class WebServer {
     historySize: Gauge; summaries: Counter; alerts: Counter;
   };
 
-  constructor(cfg: WebOptions, private readonly deps: WebDeps) {
-    this.opts = { ...DEFAULTS, enabled: true, ...cfg };
-    this.now = deps.now ?? Date.now;
+  constructor(options: Partial<WebOptions>, private readonly deps: WebDeps) {
+    this.opts = { ...WEB_DEFAULTS, ...options };
+    this.now = deps.now ?? wallClock;
     this.startedMs = this.now();
     this.history = new History({ historyMs: this.opts.history, intervalSec: deps.intervalSec, alerts: this.opts.alerts });
     this.allowedHosts = new Set(this.opts.allowedHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
@@ -180,8 +186,8 @@ export class WebServer {
 
   async start(): Promise<void> {
     if (this.started) return;
-    const hp = parseHostPort(this.opts.listen);
-    if (!hp) throw new WebError(`web: listen = ${JSON.stringify(this.opts.listen)}: expected host:port`);
+    const hp = splitHostPort(this.opts.listen, { names: true, anyZone: true });
+    if (!hp.ok) throw new WebError(`web: listen = ${JSON.stringify(this.opts.listen)}: expected host:port`);
     await this.loadAssets();
     try {
       await this.app.listen({ host: hp.host, port: hp.port });

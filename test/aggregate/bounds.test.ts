@@ -56,7 +56,7 @@ t.test('a record wholly before the open intervals is late once, whatever its spa
 t.test('replay: two captures years apart cost what their records cost, with exact totals', (t) => {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] } } });
   const out: IntervalSummary[] = [];
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], onSummary: (s) => out.push(s) });
+  const p = new Pipeline(cfg, { time: 'event', onSummary: (s) => out.push(s) });
   const fix = new URL('../fixtures/', import.meta.url).pathname;
   // NetFlow v5: record times count from the header's unixSecs, so moving it moves them
   const packets = [...readUdpPackets(`${fix}softflowd-v5.pcap`)];

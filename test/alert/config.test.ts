@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, printConfig, type LoadOptions } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/lib/errors.js';
-import { createAlerting } from '../../src/alert/engine.js';
+import { createAlerting } from '../../src/alert/alerting.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 

@@ -3,7 +3,7 @@
 // bounded tables, and no allocation for records that no definition wants.
 import t from 'tap';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { createAlerting } from '../../src/alert/engine.js';
+import { createAlerting } from '../../src/alert/alerting.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FlowRecord, IpVersion } from '../../src/flow/record.js';

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { createAlerting } from '../../src/alert/engine.js';
+import { createAlerting } from '../../src/alert/alerting.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { loadConfig } from '../../src/config/load.js';
 import { JsonSink } from '../../src/export/json.js';
@@ -47,7 +47,7 @@ if (missing) {
         sinks: { writeAlert: (a) => { seen.push(a); json.writeAlert(a); } },
       });
       const started = Date.now();
-      await replay([`${FIX}pmacctd-sflow.pcap`], cfg, { sinks: [], log: silentLogger, observers: [alerting.observer], metrics, progress: false });
+      await replay([`${FIX}pmacctd-sflow.pcap`], cfg, { log: silentLogger, observers: [alerting.observer], metrics, progress: false });
       await alerting.stop(5000);
       const got = (await rs.waitFor(rs.received().filter((r) => r['app-name'] !== `uport-${protocol}`).length + expected.unreachable_tuples, 10_000))
         .filter((r: Received) => r['app-name'] === `uport-${protocol}`);

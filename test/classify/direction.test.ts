@@ -97,7 +97,7 @@ t.test('no home networks: everything is external', (t) => {
 
 t.test('a classifier built on a previous one keeps its group indices and appends new groups', (t) => {
   const first = new Classifier({ home: ['10.1.0.0/16'], dmz: ['192.0.2.0/24'] });
-  const next = new Classifier({ lab: ['10.2.0.0/16'], home: ['10.1.0.0/16', '10.3.0.0/16'] }, first.groupNames as string[]);
+  const next = new Classifier({ lab: ['10.2.0.0/16'], home: ['10.1.0.0/16', '10.3.0.0/16'] }, first.groups);
   t.equal(next.groupNames, first.groupNames, 'one list, shared');
   t.same(next.groupNames, ['home', 'dmz', 'lab']);
   t.equal(next.classify(rec4('10.3.0.1', '10.2.0.1')), Direction.Internal);

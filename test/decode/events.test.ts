@@ -55,14 +55,13 @@ t.test('NetFlow v9 NSEL firewall events (type 40005) without counters are events
 t.test('the pipeline counts them as eventRecords and event_records_total, not records', async (t) => {
   const cfg = loadConfig({ argv: [], env: {}, overrides: {} });
   const stats: Record<string, number>[] = [];
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], log: silentLogger, onSummary: (s) => stats.push(s.stats.collector) });
-  await p.start();
+  const p = new Pipeline(cfg, { time: 'event', log: silentLogger, onSummary: (s) => stats.push(s.stats.collector) });
   p.onDatagram(ipfix(H, set(2, tpl(400, NAT)), set(400, cat(natRow(1, 0), natRow(2, 1)))), '192.0.2.1', 1700000010000);
   // one traffic flow, so an interval (and its stats) is written
   const flow: Field[] = [[8, 4], [12, 4], [152, 8], [1, 4], [2, 4]];
   p.onDatagram(ipfix(H, set(2, tpl(401, flow)), set(401, cat(ip4('10.0.0.5'), ip4('10.0.0.6'), u64(1700000000000), u32(100), u32(1)))),
     '192.0.2.1', 1700000010001);
-  await p.stop();
+  await p.finish();
   const sum = (k: string) => stats.reduce((a, s) => a + (s[k] ?? 0), 0);
   t.equal(sum('eventRecords'), 2);
   t.equal(sum('records'), 1);

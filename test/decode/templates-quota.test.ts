@@ -40,7 +40,7 @@ function captureLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
 t.test('10,500 templates from one spoofed source, then a real exporter: its templates are learned and every record decodes', (t) => {
   const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.0.0.0/8', '2001:db8:1::/48'] }, state: { file: '' } } });
   const out: IntervalSummary[] = [];
-  const p = new Pipeline(cfg, { mode: 'replay', sinks: [], onSummary: (s) => out.push(s) });
+  const p = new Pipeline(cfg, { time: 'event', onSummary: (s) => out.push(s) });
   for (const d of templateFlood(10_500)) p.onDatagram(d, SPOOF, normal[0]!.ts);
   const spoofHeld = p.templates.size;
   for (const n of normal) p.onDatagram(n.buf, '127.0.0.1', n.ts);

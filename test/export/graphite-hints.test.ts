@@ -10,7 +10,7 @@ import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { GraphiteSink, type GraphiteSinkOptions } from '../../src/export/graphite.js';
 import { storageSchemaSection } from '../../src/export/graphite-hints.js';
-import { createSinks } from '../../src/export/index.js';
+import { createSinks } from '../../src/config/create-sinks.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { carbonMissing, startCarbon, whisperInfo } from '../helpers/carbon.js';
 import { freeUdpPort } from '../helpers/ports.js';

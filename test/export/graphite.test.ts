@@ -2,13 +2,14 @@
 // minutes ago, inside a 10s:1h retention) and read back from the whisper files, tagged series, UDP,
 // and an outage that outlasts the bounded queue.
 import t from 'tap';
+import { FanOut } from '../../src/export/sink.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { GraphiteSink, type Chunk, type GraphiteSinkOptions } from '../../src/export/graphite.js';
-import { graphiteOptions } from '../../src/export/index.js';
-import { createSinks } from '../../src/export/index.js';
+import { createSinks } from '../../src/config/create-sinks.js';
+import { graphiteOptions } from '../../src/config/sinks.js';
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
@@ -45,7 +46,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 
 /** The fixture's summaries (capture time), for tests that drive the sink directly. */
 const fixture: IntervalSummary[] = [];
-await replay([`${FIX}pmacctd-ipfix.pcap`], config({ enabled: false }), { sinks: [], log: silentLogger, onSummary: (s) => fixture.push(s), progress: false });
+await replay([`${FIX}pmacctd-ipfix.pcap`], config({ enabled: false }), { log: silentLogger, onSummary: (s) => fixture.push(s), progress: false });
 
 /** A summary moved to `start` (carbon keeps only the last hour). */
 function at(s: IntervalSummary, start: number): IntervalSummary {
@@ -60,7 +61,7 @@ t.test('the fixture replayed into carbon: every stored point equals the summarie
   const out: IntervalSummary[] = [];
   const tenMinutesAgo = Date.now() - 600_000;
   await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, {
-    sinks, log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
+    fanout: new FanOut(sinks, metrics, silentLogger), log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
   });
   t.equal(out.length, 30);
   t.ok(out[0]!.start > Date.now() / 1000 - 3600 && out[29]!.end < Date.now() / 1000, 'rebased inside the retention, in the past');

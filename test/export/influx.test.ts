@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createSinks } from '../../src/export/index.js';
-import { InfluxSink, influxOptions, type InfluxSinkOptions } from '../../src/export/influx.js';
+import { createSinks } from '../../src/config/create-sinks.js';
+import { influxOptions } from '../../src/config/sinks.js';
+import { InfluxSink, type InfluxSinkOptions } from '../../src/export/influx.js';
+import { FanOut } from '../../src/export/sink.js';
 import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
@@ -34,7 +36,7 @@ function config(influx: Record<string, unknown>) {
 async function replayInto(cfg: ReturnType<typeof config>, metrics: Metrics): Promise<IntervalSummary[]> {
   const sinks = createSinks(cfg, { metrics, log: silentLogger });
   const out: IntervalSummary[] = [];
-  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { sinks, log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false });
+  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { fanout: new FanOut(sinks, metrics, silentLogger), log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false });
   return out;
 }
 
@@ -143,7 +145,7 @@ async function fixtureSummaries(): Promise<IntervalSummary[]> {
   if (!cached) {
     const cfg = config({ enabled: false });
     const out: IntervalSummary[] = [];
-    await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { sinks: [], log: silentLogger, onSummary: (s) => out.push(s), progress: false });
+    await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { log: silentLogger, onSummary: (s) => out.push(s), progress: false });
     cached = out;
   }
   return cached;
@@ -256,7 +258,7 @@ t.test('instance: every point (alerts too) carries instance=<name>; two instance
   t.match(lines.find((l) => l.startsWith('traffic,'))!, /^traffic,direction=in,instance=eu1 bps=/);
   sinks[1]!.writeAlert({ kind: 'event', name: 'scan', keys: {}, value: 1, metric: 'flows', start: 1793491200, end: 1793491210, time: Date.UTC(2026, 10, 1) });
   // the replay writes both sinks and stops them (flushing)
-  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg('eu1'), { sinks, log: silentLogger, metrics, progress: false });
+  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg('eu1'), { fanout: new FanOut(sinks, metrics, silentLogger), log: silentLogger, metrics, progress: false });
   const tags = await influxd.query('SHOW TAG VALUES FROM traffic WITH KEY = instance', 'instances');
   t.same(tags[0]!.values.map((v) => v[1]), ['eu1', 'us-2']);
   const byDir = await sumByTag('instances', 'traffic', 'direction');

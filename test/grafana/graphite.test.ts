@@ -7,14 +7,14 @@
 // several-collectors layout of docs/scaling.md) show twice the capture, or once per instance.
 import t from 'tap';
 import { join } from 'node:path';
-import { createAlerting } from '../../src/alert/engine.js';
+import { createAlerting } from '../../src/alert/alerting.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { GraphiteSink } from '../../src/export/graphite.js';
-import { createSinks } from '../../src/export/index.js';
+import { createSinks } from '../../src/config/create-sinks.js';
+import { FanOut } from '../../src/export/sink.js';
 import { replay } from '../../src/ingest/replay.js';
-import type { Pipeline } from '../../src/pipeline.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { carbonMissing, startCarbon } from '../helpers/carbon.js';
@@ -40,18 +40,18 @@ const cfg = loadConfig({ argv: [], env: {}, file: `${ROOT}deploy/flowbridge.yaml
 const metrics = new Metrics();
 const summaries: IntervalSummary[] = [];
 const alerts: AlertEvent[] = [];
-const ref: { pipeline?: Pipeline } = {};
+const fanout = new FanOut(createSinks(cfg, { metrics, log: silentLogger }), metrics, silentLogger);
 const alerting = createAlerting(cfg, { metrics, log: silentLogger, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
   sinks: { writeAlert: (a) => {
     // live, an alert is raised when its interval closes: give it that time instead of the replay's wall clock
     const at = { ...a, time: a.end * 1000 };
     alerts.push(at);
-    ref.pipeline!.fanout.writeAlert(at);
+    fanout.writeAlert(at);
   } } });
 const tenMinutesAgo = Date.now() - 600_000;
 await replay([`${ROOT}test/fixtures/pmacctd-ipfix.pcap`], cfg, {
-  sinks: createSinks(cfg, { metrics, log: silentLogger }), log: silentLogger, metrics, observers: [alerting.observer],
-  onPipeline: (p) => { ref.pipeline = p; }, onSummary: (s) => summaries.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
+  fanout, log: silentLogger, metrics, observers: [alerting.observer],
+  onSummary: (s) => summaries.push(s), progress: false, shiftToNow: true, now: () => tenMinutesAgo,
 });
 
 // wait for whisper to hold every point written (graphite-web reads whisper only, carbon's cache is not asked)

@@ -6,14 +6,14 @@
 // written again by two collector instances (a and b, docs/scaling.md) into a second database show twice
 // the capture with Instance at "All", and once with one instance.
 import t from 'tap';
-import { createAlerting } from '../../src/alert/engine.js';
+import { createAlerting } from '../../src/alert/alerting.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createSinks } from '../../src/export/index.js';
+import { createSinks } from '../../src/config/create-sinks.js';
+import { FanOut } from '../../src/export/sink.js';
 import { InfluxSink } from '../../src/export/influx.js';
 import { replay } from '../../src/ingest/replay.js';
-import type { Pipeline } from '../../src/pipeline.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { influxdMissing, startInfluxd, type SeriesResult } from '../helpers/influxd.js';
@@ -37,14 +37,14 @@ const cfg = loadConfig({ argv: [], env: {}, file: `${ROOT}deploy/flowbridge.yaml
 } });
 const metrics = new Metrics();
 const summaries: IntervalSummary[] = [];
-const ref: { pipeline?: Pipeline } = {};
 const alerts: AlertEvent[] = [];
 // live, an alert is raised when its interval closes: give it that time instead of the replay's wall clock
+const fanout = new FanOut(createSinks(cfg, { metrics, log: silentLogger }), metrics, silentLogger);
 const alerting = createAlerting(cfg, { metrics, log: silentLogger, groupNames: Object.keys(cfg.networks), intervalMs: cfg.interval,
-  sinks: { writeAlert: (a) => { alerts.push({ ...a, time: a.end * 1000 }); ref.pipeline!.fanout.writeAlert(alerts.at(-1)!); } } });
+  sinks: { writeAlert: (a) => { alerts.push({ ...a, time: a.end * 1000 }); fanout.writeAlert(alerts.at(-1)!); } } });
 await replay([`${ROOT}test/fixtures/pmacctd-ipfix.pcap`], cfg, {
-  sinks: createSinks(cfg, { metrics, log: silentLogger }), log: silentLogger, metrics, observers: [alerting.observer],
-  onPipeline: (p) => { ref.pipeline = p; }, onSummary: (s) => summaries.push(s), progress: false,
+  fanout, log: silentLogger, metrics, observers: [alerting.observer],
+  onSummary: (s) => summaries.push(s), progress: false,
 });
 
 const dash = loadDashboard('influxdb');

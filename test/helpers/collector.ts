@@ -1,6 +1,7 @@
-// A live flowbridge pipeline on a loopback ephemeral port, for tests that point real exporters at it.
+// A live flowbridge collector on a loopback ephemeral port, for tests that point real exporters at it.
 import { loadConfig } from '../../src/config/load.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { LiveCollector } from '../../src/live.js';
+import type { Pipeline } from '../../src/pipeline.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,12 +29,12 @@ export async function startCollector(overrides: Record<string, unknown> = {}, ad
     },
   });
   const summaries: IntervalSummary[] = [];
-  const pipeline = new Pipeline(cfg, { mode: 'live', sinks: [], log: silentLogger, onSummary: (s) => summaries.push(s) });
-  await pipeline.start();
-  const records = () => pipeline.metrics.total('records_total');
+  const live = new LiveCollector(cfg, { log: silentLogger, onSummary: (s) => summaries.push(s) });
+  await live.start();
+  const records = () => live.pipeline.metrics.total('records_total');
   return {
-    pipeline, summaries, records,
-    port: pipeline.listenerAddresses()[0]!.port,
+    pipeline: live.pipeline, summaries, records,
+    port: live.listenerAddresses()[0]!.port,
     async settle(quietMs = 500, maxMs = 15_000) {
       const t0 = Date.now();
       let last = -1, since = Date.now();
@@ -48,7 +49,7 @@ export async function startCollector(overrides: Record<string, unknown> = {}, ad
       return last;
     },
     async stop() {
-      await pipeline.stop();
+      await live.stop();
       return directionTotals(summaries);
     },
   };

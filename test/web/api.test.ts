@@ -53,7 +53,7 @@ t.before(async () => {
   let text = '';
   captured.on('data', (c: Buffer) => (text += c.toString('utf8')));
   await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, {
-    sinks: [new JsonSink('-', captured)], metrics, log: silentLogger, progress: false,
+    fanout: new FanOut([new JsonSink('-', captured)], metrics, silentLogger), metrics, log: silentLogger, progress: false,
     onSummary: (s) => web.onSummary(s),
   });
   sinkObjects = text.trim().split('\n').map((l) => JSON.parse(l) as IntervalSummary);

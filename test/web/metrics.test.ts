@@ -146,7 +146,7 @@ t.test('/metrics after replaying the IPFIX capture', async (t) => {
   await web.start();
   const base = `http://127.0.0.1:${web.address().port}`;
   await replay([new URL('../fixtures/pmacctd-ipfix.pcap', import.meta.url).pathname], cfg, {
-    sinks: [], metrics, log: silentLogger, progress: false, onSummary: (s) => web.onSummary(s),
+    metrics, log: silentLogger, progress: false, onSummary: (s) => web.onSummary(s),
   });
 
   const r = await fetch(`${base}/metrics`);

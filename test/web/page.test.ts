@@ -35,7 +35,7 @@ t.test('the live page shows the replayed capture and live updates', { skip: miss
   await web.start();
   const out: IntervalSummary[] = [];
   await replay([new URL('../fixtures/pmacctd-ipfix.pcap', import.meta.url).pathname], cfg, {
-    sinks: [], log: silentLogger, progress: false, onSummary: (s) => {
+    log: silentLogger, progress: false, onSummary: (s) => {
       out.push(s);
       web.onSummary(s);
     },
