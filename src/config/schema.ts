@@ -14,6 +14,7 @@ import { webSection, type WebConfig } from './web.js';
 import { FormatError } from './formats.js';
 import { TEMPLATE_CACHE_DEFAULTS } from '../decode/templates.js';
 import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
+import { UDP_DEFAULTS } from '../ingest/udp.js';
 import { isLeaf, type Leaf, type Section } from './section.js';
 
 export { isLeaf, type Leaf, type Section };
@@ -86,7 +87,7 @@ const listen: Section = {
     recvBufferSize: {
       doc: 'Socket receive buffer (SO_RCVBUF) in bytes; the kernel may cap it (net.core.rmem_max).',
       format: positiveInt,
-      default: 33554432,
+      default: UDP_DEFAULTS.recvBufferSize,
     },
     thread: {
       doc: 'Read the UDP sockets in a worker thread that hands the datagrams over in batches, leaving the main thread to decoding and counting (reading costs about 5 µs a datagram); false reads them on the main thread.',
