@@ -9,6 +9,7 @@ import { runReplay } from './replay-cmd.js';
 import { dropQueued, lostSince, undelivered } from './export/undelivered.js';
 import { ListenError, formatHostPort, parseHostPort } from './ingest/udp.js';
 import { createSinks } from './config/create-sinks.js';
+import { checkViews } from './config/views.js';
 import type { Metrics } from './lib/counters.js';
 import { wallClock } from './lib/clock.js';
 import { WebServer } from './web/server.js';
@@ -167,6 +168,7 @@ function reloader(cli: Cli, app: Running, log: Logger): Reloader {
     try {
       next = loadConfig({ argv: cli.argv, env: process.env, file: cli.file, overrides: cli.overrides });
       alerting.check(next, groups.with(Object.keys(next.networks)));
+      checkViews(next, groups.with(Object.keys(next.networks)));
     } catch (err) {
       outcome('invalid');
       log.error({ err: (err as Error).message }, 'configuration not reloaded: the running one stays');

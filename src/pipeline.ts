@@ -14,11 +14,13 @@ import { Netflow9Decoder } from './decode/netflow9.js';
 import { SamplingTable } from './decode/sampling.js';
 import { SflowDecoder } from './decode/sflow.js';
 import { SflowCounterStore } from './decode/counters-sflow.js';
+import { InterfaceCounters } from './aggregate/interface-counters.js';
 import { TemplateCache } from './decode/templates.js';
 import { Format, type FlowRecord } from './flow/record.js';
 import type { RecordObserver } from './flow/observer.js';
 import { RecordNormalizer } from './flow/normalize.js';
 import { CollectorStats } from './aggregate/collector-stats.js';
+import { checkViews } from './config/views.js';
 import { allowList } from './ingest/allow-list.js';
 import { Metrics, type Counter } from './lib/counters.js';
 import type { Clock } from './lib/clock.js';
@@ -52,6 +54,8 @@ export class Pipeline {
   readonly templates: TemplateCache;
   readonly sampling: SamplingTable;
   readonly sflowCounters: SflowCounterStore;
+  /** sFlow counter samples' rises per interval of arrival, taken by deliver() */
+  readonly interfaces: InterfaceCounters;
   readonly dispatcher: Dispatcher;
   classifier: Classifier;
   readonly aggregator: Aggregator;
@@ -101,7 +105,11 @@ export class Pipeline {
     // registered in this order: late parts, skipped intervals, saturated counters
     const stats = new CollectorStats(m, () => this.aggregator);
     this.saturated = m.counter('aggregate_counters_saturated_total', 'Interval counters capped at 2^53 - 1');
-    this.sflowCounters = new SflowCounterStore();
+    this.interfaces = new InterfaceCounters({ intervalMs: cfg.interval, metrics: m });
+    this.sflowCounters = new SflowCounterStore(undefined, {
+      maxLinkBps: cfg.aggregate.maxLinkGbps * 1e9, metrics: m,
+      onDelta: (d) => this.interfaces.add(d, d.receivedMs + this.shift),
+    });
     const rl = new RateLimitedLog(this.log, arrivalNow);
     const reporter = (format: Format) => (err: DecodeError) => this.dispatcher.reportError(err, err.exporter, format);
     this.dispatcher = new Dispatcher({
@@ -116,6 +124,7 @@ export class Pipeline {
       allow: allowList(cfg.exporters.allow),
     });
     this.classifier = new Classifier(cfg.networks, this.groups);
+    checkViews(cfg, this.groups.names);
     this.aggregator = new Aggregator({
       intervalMs: cfg.interval,
       holdMs: cfg.aggregate.hold,
@@ -125,6 +134,8 @@ export class Pipeline {
       maxHosts: cfg.aggregate.maxHosts,
       maxPorts: cfg.aggregate.maxPorts,
       perExporter: cfg.aggregate.perExporter,
+      views: cfg.views,
+      maxViewTuples: cfg.aggregate.maxViewTuples,
     }, (s) => this.deliver(s), () => stats.delta(), this.groups);
     this.normalizer = new RecordNormalizer({
       defaultRate: cfg.sampling.default, overrides: cfg.sampling.overrides, maxRate: cfg.sampling.maxRate,
@@ -149,9 +160,12 @@ export class Pipeline {
   /**
    * Applies a reloaded configuration's home networks and exporter allow-list without closing an
    * interval: groups keep their index and new ones are appended (the registry tells the aggregator).
+   * Views: an unchanged one keeps counting, a new or changed one counts from now on (Aggregator.setViews).
    */
   reload(cfg: Config): void {
     this.classifier = new Classifier(cfg.networks, this.groups);
+    checkViews(cfg, this.groups.names);
+    this.aggregator.setViews(cfg.views);
     this.dispatcher.setAllow(allowList(cfg.exporters.allow));
   }
 
@@ -236,8 +250,20 @@ export class Pipeline {
     for (const o of this.observers) await o.flush();
   }
 
+  /** view_tuples_capped_total{view}: records a view's tuple cap put in its other. */
+  private countCapped(s: IntervalSummary): void {
+    const capped = s.stats.viewTuplesCapped;
+    if (!capped) return;
+    for (const [view, n] of Object.entries(capped)) {
+      this.metrics.counter('view_tuples_capped_total', 'Records whose key tuple did not fit a view (aggregate.maxViewTuples), counted in its other', { view }).inc(n);
+    }
+  }
+
   private deliver(s: IntervalSummary): void {
+    const ifs = this.interfaces.take(s.start / s.interval, s.interval);
+    if (ifs !== undefined) s.interfaces = ifs;
     if (s.stats.saturated) this.saturated.inc(s.stats.saturated);
+    this.countCapped(s);
     this.opts.onSummary?.(s);
   }
 }

@@ -9,6 +9,7 @@ import type { FlowRecord } from '../flow/record.js';
 import { GroupRegistry } from '../classify/groups.js';
 import type { IntervalSummary } from './summary.js';
 import { OpenKeys, Window, type WindowLimits } from './window.js';
+import type { ViewSpec } from './views.js';
 
 /** How a record is put into intervals; the config schema offers exactly these. */
 export const ASSIGN_MODES = ['spread', 'end', 'arrival'] as const;
@@ -20,6 +21,10 @@ export interface AggregatorConfig extends WindowLimits {
   assign: AssignMode;
   topHosts: number;
   topPorts: number;
+  /** the views counted (docs/output.md); a reload applies new ones with setViews() */
+  views: readonly ViewSpec[];
+  /** distinct key tuples per view across the open intervals; past it a record counts in the view's other */
+  maxViewTuples: number;
 }
 
 export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
@@ -32,6 +37,8 @@ export const AGGREGATOR_DEFAULTS: AggregatorConfig = {
   maxPorts: 20_000,
   maxExporters: 1000,
   perExporter: true,
+  views: [],
+  maxViewTuples: 10_000,
 };
 
 const RING = 64;
@@ -87,11 +94,23 @@ export class Aggregator {
     this.I = this.cfg.intervalMs;
     this.hold = this.cfg.holdMs;
     this.mode = this.cfg.assign === 'arrival' ? ARRIVAL : this.cfg.assign === 'end' ? END : SPREAD;
-    this.keys = new OpenKeys(this.cfg.maxHosts, this.cfg.maxPorts);
+    this.keys = new OpenKeys(this.cfg.maxHosts, this.cfg.maxPorts, this.cfg.maxViewTuples);
+    this.keys.views.set(this.cfg.views, groups.names);
     this.updateOpenK();
     groups.onGrow((n) => {
       for (const w of this.windows.values()) w.growGroups(n);
     });
+  }
+
+  /**
+   * Applies a reloaded list of views: an unchanged view keeps counting in the open intervals; a new
+   * or changed one counts from now on (the intervals already open report it partially); a removed one
+   * is dropped from them. Throws (changing nothing) when a filter does not compile.
+   */
+  setViews(views: readonly ViewSpec[]): void {
+    this.keys.views.set(views, this.groups.names);
+    for (const w of this.windows.values()) w.syncViews();
+    for (const w of this.spare) w.syncViews();
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */

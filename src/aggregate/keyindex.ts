@@ -18,12 +18,13 @@ export class KeyIndex {
   keys: Int32Array;
   /** per id: the home group (hosts), as of the key's latest lookup */
   tags: Int32Array;
-  /** per slot: [key, id + 1] for one-word keys, [id + 1] for four; 0 = empty */
+  /** per slot: [key, id + 1] for one-word keys, [id + 1] for wider ones; 0 = empty */
   private slots: Int32Array;
   private bits: number;
   private cap: number;
 
-  constructor(readonly width: 1 | 4, readonly max: number, private readonly initialBits = 10) {
+  /** `width`: words per key; 1, 4 (find1, find4) or any other (findN, the views' key tuples) */
+  constructor(readonly width: number, readonly max: number, private readonly initialBits = 10) {
     this.bits = initialBits;
     this.slots = new Int32Array((width === 1 ? 2 : 1) << initialBits);
     this.cap = Math.min(max, 1 << (initialBits - 1));
@@ -70,6 +71,28 @@ export class KeyIndex {
     if (!create || this.size >= this.max) return -1;
     const e = this.add(tag), at = e * 4;
     this.keys[at] = a; this.keys[at + 1] = b; this.keys[at + 2] = c; this.keys[at + 3] = d;
+    slots[i] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
+  /** Id of a key of `width` words (views' key tuples: words[0 .. width)), as find1. */
+  findN(words: Int32Array, create: boolean): number {
+    const slots = this.slots, keys = this.keys, mask = slots.length - 1, w = this.width;
+    const h = w === 4 ? hash4(words[0]!, words[1]!, words[2]!, words[3]!) : hashN(words, 0, w);
+    let i = h >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[i]!;
+      if (e === 0) break;
+      const at = (e - 1) * w;
+      let j = 0;
+      while (j < w && keys[at + j] === words[j]) j++;
+      if (j === w) return e - 1;
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(0);
+    this.keys.set(words.subarray(0, w), e * w); // add() may have grown the keys
     slots[i] = e + 1;
     this.checkLoad();
     return e;
@@ -143,8 +166,8 @@ export class KeyIndex {
         slots[2 * i] = k;
         slots[2 * i + 1] = e + 1;
       } else {
-        const at = e * 4;
-        let i = hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) >>> (32 - this.bits);
+        const at = e * this.width;
+        let i = (this.width === 4 ? hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) : hashN(keys, at, this.width)) >>> (32 - this.bits);
         while (slots[i] !== 0) i = (i + 1) & mask;
         slots[i] = e + 1;
       }
@@ -155,6 +178,18 @@ export class KeyIndex {
 
 function hash4(a: number, b: number, c: number, d: number): number {
   return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
+}
+
+/** Hash of the `n` words at `at` (n other than 1 and 4). */
+function hashN(w: Int32Array, at: number, n: number): number {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ w[at + i]!, 0x85ebca6b) ^ (h >>> 15);
+  return Math.imul(h ^ (h >>> 13), 0x9e3779b1);
+}
+
+/** A big-endian 32-bit word of an IPv6 address, as a signed int32 key word. */
+export function word(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /** Ids per page of counters: a host page is 256 ids × 6 doubles (12 KB), a port page 24 KB. */

@@ -1,5 +1,6 @@
 // The immutable summary of one closed interval: what every sink receives. docs/output.md documents it.
 import { DIRECTION_NAMES, type DirectionName } from '../classify/direction.js';
+import type { InterfaceRow } from './interface-counters.js';
 
 export type HostDirection = 'in' | 'out';
 
@@ -43,6 +44,16 @@ export interface ExporterRow extends Totals {
   records: number;
 }
 
+/** One key tuple of a view (docs/output.md): the key values by key name, and its counters. */
+export interface ViewRow extends Totals {
+  key: Record<string, string | number>;
+  /** absent in a view counted per: none */
+  direction?: DirectionName;
+}
+
+/** The rest of a view's traffic, per direction (or under "all" for per: none). */
+export type ViewOther = Partial<Record<DirectionName | 'all', Totals>>;
+
 export interface IntervalStats {
   /** flow records added to this interval (a spread record counts once, in its last interval) */
   records: number;
@@ -52,6 +63,8 @@ export interface IntervalStats {
   hostOverflow: number;
   portOverflow: number;
   exporterOverflow: number;
+  /** per view: records whose key tuple did not fit aggregate.maxViewTuples (present only when some did) */
+  viewTuplesCapped?: Record<string, number>;
   /** counters capped at MAX_COUNTER (present only when some were: see saturate) */
   saturated?: number;
   /** collector counters over the wall-clock period that ended with this summary */
@@ -74,6 +87,15 @@ export interface IntervalSummary {
   protocols: ProtocolRow[];
   groups: GroupRow[];
   exporters: ExporterRow[];
+  /**
+   * Per configured view (`views`), its top key tuples per direction; views + viewsOther = the traffic
+   * that has the view's keys and passes its filter. Always set by the aggregator (optional for sinks'
+   * hand-made summaries).
+   */
+  views?: Record<string, ViewRow[]>;
+  viewsOther?: Record<string, ViewOther>;
+  /** sFlow counter samples' rise per exporter and ifIndex in this interval (present only when any) */
+  interfaces?: InterfaceRow[];
   stats: IntervalStats;
 }
 
@@ -107,9 +129,10 @@ export function saturate(s: IntervalSummary): number {
     n += cap(s.portsOther[d]);
   }
   n += cap(s.hostsOther.in) + cap(s.hostsOther.out);
-  for (const rows of [s.hosts, s.ports, s.protocols, s.groups, s.exporters] as Totals[][]) {
+  for (const rows of [s.hosts, s.ports, s.protocols, s.groups, s.exporters, ...Object.values(s.views ?? {})] as Totals[][]) {
     for (const r of rows) n += cap(r);
   }
+  for (const o of Object.values(s.viewsOther ?? {})) for (const t of Object.values(o)) n += cap(t);
   if (n > 0) s.stats.saturated = n;
   return n;
 }
@@ -123,19 +146,5 @@ export function protocolName(p: number): string {
   return PROTOCOL_NAMES[p] ?? String(p);
 }
 
-/** Protocols whose records carry ports; the others are counted under port 0. */
-export function hasPorts(p: number): boolean {
-  return p === 6 || p === 17 || p === 132 || p === 33 || p === 136;
-}
-
-/**
- * The service port of a record, documented in docs/output.md: the lower of the two ports (servers
- * listen on the well-known/registered side, clients use ephemeral ports above it); a zero port never
- * wins; protocols without ports give 0.
- */
-export function servicePort(protocol: number, srcPort: number, dstPort: number): number {
-  if (!hasPorts(protocol)) return 0;
-  if (srcPort === 0) return dstPort;
-  if (dstPort === 0) return srcPort;
-  return srcPort < dstPort ? srcPort : dstPort;
-}
+// the service port and which protocols carry ports are flow keys (flow/keys.ts); summaries use them too
+export { hasPorts, servicePort } from '../flow/keys.js';

@@ -9,7 +9,8 @@ import {
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';
-import { compactIndex, Counters, KeyIndex, PAGE_BITS, PAGE_MASK, PagePool } from './keyindex.js';
+import { compactIndex, Counters, KeyIndex, PAGE_BITS, PAGE_MASK, PagePool, word } from './keyindex.js';
+import { OpenViews, summarizeViews, syncViewCounters, type ViewCounters } from './views.js';
 
 // metric offsets inside a direction's triple
 const BYTES = 0, PKTS = 1, FLOWS = 2;
@@ -21,11 +22,6 @@ export interface WindowLimits {
   maxPorts: number;
   maxExporters: number;
   perExporter: boolean;
-}
-
-/** A big-endian 32-bit word of an IPv6 address, as a signed int32 key word. */
-function word(b: Uint8Array, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /**
@@ -40,6 +36,8 @@ export class OpenKeys {
   /** the windows' counter pages, passed from a closed interval to the next */
   readonly hostPages: PagePool;
   readonly portPages: PagePool;
+  /** the configured views: their tuple ids, and the tuples of the prepared record */
+  readonly views: OpenViews;
   // the prepared record: offsets into a window's counter pages; -1 = overflow ("other"), -2 = not counted
   rec: FlowRecord | undefined;
   /** direction * 3, the offset of its triple */
@@ -55,7 +53,8 @@ export class OpenKeys {
   dstAt = 0;
   dstGroupAt = -1;
 
-  constructor(private readonly maxHosts: number, maxPorts: number) {
+  constructor(private readonly maxHosts: number, maxPorts: number, maxViewTuples: number) {
+    this.views = new OpenViews(maxViewTuples);
     this.hosts4 = new KeyIndex(1, maxHosts);
     this.hosts6 = new KeyIndex(4, maxHosts, 6);
     this.ports = new KeyIndex(1, maxPorts, 8);
@@ -83,6 +82,7 @@ export class OpenKeys {
       this.dstAt = (this.dst & PAGE_MASK) * 6 + H_IN;
       this.dstGroupAt = dstGroup >= 0 ? dstGroup * 6 + H_IN : -1;
     } else this.dst = -2;
+    this.views.prepare(rec, direction, srcGroup, dstGroup);
   }
 
   /** Id of the record's source (`src`) or destination host, in hosts6 for IPv6 else hosts4; -1 = full. */
@@ -102,6 +102,7 @@ export class OpenKeys {
     if (this.hosts4.crowded()) compactIndex(this.hosts4, ws.map((w) => w.hosts4));
     if (this.hosts6.crowded()) compactIndex(this.hosts6, ws.map((w) => w.hosts6));
     if (this.ports.crowded()) compactIndex(this.ports, ws.map((w) => w.ports));
+    this.views.compact(ws.map((w) => w.views));
   }
 }
 
@@ -135,6 +136,8 @@ export class Window {
   readonly portOther = new Float64Array(12);
   /** exporter -> bytes, packets, flows, records */
   readonly exporters = new Map<string, Float64Array>();
+  /** per view of keys.views, in its order (syncViews after a reload) */
+  views: ViewCounters[];
   /** the last exporter looked up: records of one datagram share the exporter string */
   private lastExporter = '';
   private lastEntry: Float64Array | undefined;
@@ -154,6 +157,12 @@ export class Window {
     this.perExporter = limits.perExporter;
     this.maxExporters = limits.maxExporters;
     this.groups = new Float64Array(Math.max(groupCount, 1) * 6);
+    this.views = syncViewCounters([], keys.views.views);
+  }
+
+  /** Follows a change of the configured views: kept views keep their counts, new ones start empty. */
+  syncViews(): void {
+    this.views = syncViewCounters(this.views, this.keys.views.views);
   }
 
   /**
@@ -172,6 +181,8 @@ export class Window {
     this.ports.reset();
     this.portOther.fill(0);
     this.exporters.clear();
+    for (const v of this.views) v.reset();
+    this.syncViews();
     this.lastExporter = '';
     this.lastEntry = undefined;
     this.records = this.late = this.hostOverflow = this.portOverflow = this.exporterOverflow = 0;
@@ -197,6 +208,8 @@ export class Window {
     const pa = c.protoAt, pr = this.proto;
     pr[pa] += b; pr[pa + 1] += p; pr[pa + 2] += f;
     if (isLast) this.records++;
+    const vs = this.views;
+    for (let i = 0; i < vs.length; i++) vs[i]!.add(b, p, f, isLast);
 
     if (c.port >= 0) {
       const v = this.ports.at(c.port), at = c.portAt;
@@ -327,14 +340,18 @@ export class Window {
     }
     exporters.sort((a, b) => b.bytes - a.bytes || (a.exporter < b.exporter ? -1 : 1));
 
+    const v = summarizeViews(this.views, this.keys.views.exporters, groupNames);
     const summary: IntervalSummary = {
       start, end: start + secs, interval: secs, directions, hosts, hostsOther, ports, portsOther, protocols,
       groups, exporters,
+      // only when views are configured: none are by default
+      ...(this.views.length > 0 ? { views: v.views, viewsOther: v.viewsOther } : {}),
       stats: {
         records: this.records, late: this.late, hostOverflow: this.hostOverflow,
         portOverflow: this.portOverflow, exporterOverflow: this.exporterOverflow, collector,
       },
     };
+    if (Object.keys(v.capped).length > 0) summary.stats.viewTuplesCapped = v.capped;
     saturate(summary);
     return summary;
   }

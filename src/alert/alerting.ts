@@ -6,7 +6,7 @@ import { ConfigError } from '../lib/errors.js';
 import type { AlertEvent } from './event.js';
 import { shortcutDefinitions, type FlowDefinition, type Shortcuts } from './definitions.js';
 import { AlertEngine } from './engine.js';
-import { compileFilter, parseFilter, UnknownGroupError } from './filter.js';
+import { compileFilter, parseFilter, UnknownGroupError } from '../flow/filter.js';
 import { SyslogSender, type SyslogOptions } from './syslog.js';
 
 /** What alerting is built from: the `alerts` section (config/alerts.ts validates it into this shape). */

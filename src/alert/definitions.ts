@@ -1,6 +1,6 @@
 // Flow definitions (sFlow-RT style: name, keys, value, filter) as the loaded configuration holds them,
 // the definitions the shortcuts stand for, and the bounded per-interval table of key tuples.
-import type { KeyName } from './keys.js';
+import type { KeyName } from '../flow/keys.js';
 import type { ThresholdSpec } from './threshold.js';
 
 export const VALUE_NAMES = ['bytes', 'packets', 'frames', 'flows', 'bps', 'pps'] as const;

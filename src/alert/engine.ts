@@ -10,8 +10,8 @@ import type { RecordObserver } from '../flow/observer.js';
 import {
   isRate, KeyTable, TableEntry, valueSource, type FlowDefinition,
 } from './definitions.js';
-import { compileFilter, parseFilter, type Matcher } from './filter.js';
-import { hasKeys, keyIndex, tupleText, tupleValues } from './keys.js';
+import { compileFilter, parseFilter, type Matcher } from '../flow/filter.js';
+import { hasKeys, keyIndex, tupleText, tupleValues } from '../flow/keys.js';
 import { ThresholdState, Transition } from './threshold.js';
 import { wallClock } from '../lib/clock.js';
 

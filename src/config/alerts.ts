@@ -5,14 +5,17 @@ import {
   DEFINITION_DEFAULTS, SEVERITY_NAMES, SHORTCUT_KEYS, VALUE_NAMES,
   type FlowDefinition, type SeverityName,
 } from '../alert/definitions.js';
-import { FilterError, parseFilter } from '../alert/filter.js';
-import { KEY_NAMES, type KeyName } from '../alert/keys.js';
+import { KEY_NAMES, VIEW_ONLY_KEYS, type KeyName } from '../flow/keys.js';
 import type { ThresholdSpec } from '../alert/threshold.js';
 import type { AlertsOptions } from '../alert/alerting.js';
 import { FACILITY_NAMES, SYSLOG_DEFAULTS, type FacilityName, type SyslogOptions } from '../alert/syslog.js';
 import { isIP } from 'node:net';
 import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, renderDuration, text, type FormatDef } from './formats.js';
 import type { Section } from './section.js';
+import { checkedFilter, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
+
+/** The keys a definition takes: all but the views' own (an interface counts a record twice). */
+const ALERT_KEYS: readonly string[] = KEY_NAMES.filter((k) => !VIEW_ONLY_KEYS.includes(k));
 
 /** The syslog sender's options as they are. */
 export type SyslogConfig = SyslogOptions;
@@ -187,7 +190,6 @@ export const alertThreshold: FormatDef<ThresholdSpec | null> = {
 
 const FLOW_FIELDS = ['name', 'keys', 'value', 'filter', 'event', 'threshold', 'table', 'severity'];
 const FLOWS_EXPECTED = 'a list of flow definitions ({ name, keys, value, filter, event | threshold })';
-const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 function normalizeEvent(raw: unknown, sub: string): FlowDefinition['event'] {
   const expected = '"each" or { suppress: DURATION }';
@@ -208,14 +210,12 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
   for (const k of Object.keys(raw)) {
     if (!FLOW_FIELDS.includes(k)) throw new FormatError(`a known field, one of ${FLOW_FIELDS.join(', ')}`, `${sub}.${k}`, raw[k]);
   }
-  if (typeof raw.name !== 'string' || !NAME.test(raw.name)) {
-    throw new FormatError('a name of 1-32 characters A-Z, a-z, 0-9, "_", "-", "."', `${sub}.name`, raw.name);
-  }
+  const name = checkedName(raw, sub);
   const keysRaw = typeof raw.keys === 'string' ? raw.keys.split(',').map((s) => s.trim()).filter(Boolean) : raw.keys ?? [];
   if (!Array.isArray(keysRaw)) throw new FormatError('a list of flow keys such as [ipsource, ipdestination]', `${sub}.keys`, raw.keys);
   const keys = keysRaw.map((k, j) => {
-    if (typeof k !== 'string' || !(KEY_NAMES as readonly string[]).includes(k.toLowerCase())) {
-      throw new FormatError(`a flow key, one of ${KEY_NAMES.join(', ')}`, `${sub}.keys[${j}]`, k);
+    if (typeof k !== 'string' || !ALERT_KEYS.includes(k.toLowerCase())) {
+      throw new FormatError(`a flow key, one of ${ALERT_KEYS.join(', ')}`, `${sub}.keys[${j}]`, k);
     }
     return k.toLowerCase() as KeyName;
   });
@@ -224,16 +224,7 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
   if (typeof value !== 'string' || !(VALUE_NAMES as readonly string[]).includes(value)) {
     throw new FormatError(`one of ${VALUE_NAMES.map((v) => `"${v}"`).join(', ')}`, `${sub}.value`, raw.value);
   }
-  const filter = raw.filter === undefined ? '' : raw.filter;
-  if (typeof filter !== 'string') throw new FormatError('a filter expression such as "direction=in & protocol=udp"', `${sub}.filter`, filter);
-  if (filter.trim() !== '') {
-    try {
-      parseFilter(filter);
-    } catch (e) {
-      if (!(e instanceof FilterError)) throw e;
-      throw new FormatError(`a filter expression (${e.message})`, `${sub}.filter`, filter);
-    }
-  }
+  const filter = checkedFilter(raw, sub, 'direction=in & protocol=udp');
   const table = raw.table === undefined ? DEFINITION_DEFAULTS.table : whole(raw.table, `${sub}.table`, 1_000_000);
   const severity = raw.severity === undefined || raw.severity === null ? null : severityOf(raw.severity);
   if (severity === undefined) throw new FormatError(SEVERITY_EXPECTED, `${sub}.severity`, raw.severity);
@@ -243,27 +234,15 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
   if (!event && !threshold) throw new FormatError('an "event" or a "threshold" (or both)', `${sub}.event`, raw.event);
   if (event && keys.length === 0) throw new FormatError('at least one key for an event definition', `${sub}.keys`, raw.keys);
   if (threshold?.per === 'key' && keys.length === 0) throw new FormatError('keys, or threshold.per "total"', `${sub}.keys`, raw.keys);
-  return { name: raw.name, keys, value: value as FlowDefinition['value'], filter, table, event, threshold, severity };
+  return { name, keys, value: value as FlowDefinition['value'], filter, table, event, threshold, severity };
 }
 
 export const flowDefinitions: FormatDef<FlowDefinition[]> = {
   name: 'flow-definitions',
   expected: FLOWS_EXPECTED,
   note: 'See docs/alerts.md. In the environment and on the command line: a JSON list.',
-  coerce: (t) => {
-    if (!t.trim().startsWith('[')) return t;
-    try { return JSON.parse(t) as unknown; } catch { return t; }
-  },
-  normalize(raw) {
-    if (!Array.isArray(raw)) throw new FormatError(FLOWS_EXPECTED);
-    const seen = new Set<string>();
-    return raw.map((d, i) => {
-      const f = normalizeFlow(d, `[${i}]`);
-      if (seen.has(f.name)) throw new FormatError('a name not used by another definition', `[${i}].name`, f.name);
-      seen.add(f.name);
-      return f;
-    });
-  },
+  coerce: coerceJsonList,
+  normalize: (raw) => namedItems(raw, FLOWS_EXPECTED, 'definition', normalizeFlow),
   render: (flows) => flows.map((f) => ({
     ...f,
     event: f.event ? { suppress: renderDuration(f.event.suppress) } : null,

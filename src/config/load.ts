@@ -7,10 +7,11 @@ import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../lib/errors.js';
 import { FormatError, redactUrl, RESERVED_KEYS, type FormatDef } from './formats.js';
+import { distance } from '../lib/distance.js';
 import { argName, envName, isLeaf, listLeaves, schema as fullSchema, type Config, type Leaf, type LeafInfo, type Section } from './schema.js';
 
 /** Top-level keys a running collector applies on SIGHUP (Pipeline.reload); others need a restart. */
-export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts'];
+export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts', 'views'];
 
 export type { Config } from './schema.js';
 
@@ -147,20 +148,6 @@ function apply(cv: convict.Config<Obj>, s: Section, obj: Obj, prefix: string[]):
       throw sectionError(pub, v, node); // a scalar where a section belongs
     }
   }
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length]!;
 }
 
 function unknownKey(path: string, v: unknown, s: Section): ConfigError {

@@ -11,6 +11,7 @@ import { AGGREGATOR_DEFAULTS, ASSIGN_MODES, type AssignMode } from '../aggregate
 import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
+import { viewsSection, type ViewsConfig } from './views.js';
 import { FormatError } from './formats.js';
 import { TEMPLATE_CACHE_DEFAULTS } from '../decode/templates.js';
 import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
@@ -42,9 +43,10 @@ export interface AggregateConfig {
   topPorts: number;
   maxHosts: number;
   maxPorts: number;
+  maxViewTuples: number;
   perExporter: boolean;
 }
-export interface Config extends SinksConfig, AlertsConfig, WebConfig {
+export interface Config extends SinksConfig, AlertsConfig, WebConfig, ViewsConfig {
   listen: ListenConfig;
   exporters: { allow: string[] };
   /** Group name → canonical prefixes. */
@@ -156,6 +158,11 @@ const aggregate: Section = {
       default: A.maxHosts,
     },
     maxPorts: { doc: 'Cap on distinct ports tracked across the open intervals.', format: positiveInt, default: A.maxPorts },
+    maxViewTuples: {
+      doc: 'Cap on distinct key tuples each view (views) tracks across the open intervals; past it a record counts in the view\'s "other" and in view_tuples_capped_total{view}, so a spoofed flood cannot grow memory.',
+      format: positiveInt,
+      default: A.maxViewTuples,
+    },
     perExporter: { doc: 'Also keep totals per exporter.', format: bool, default: A.perExporter },
   },
 };
@@ -302,7 +309,7 @@ const output: Section = {
 
 /** Every section, in documentation order. Add new sections here. */
 export const SECTIONS: readonly Section[] = [
-  listen, exporters, networks, aggregate, sampling, templates, output, sinksSection, alertsSection, webSection,
+  listen, exporters, networks, aggregate, sampling, templates, output, viewsSection, sinksSection, alertsSection, webSection,
 ];
 
 /** Merges sections into one schema; a top-level key defined twice is a programming error. */

@@ -1,7 +1,8 @@
 // RFC 5103 biflows: one record carries both directions, the reverse half in elements of PEN 29305.
 // The reverse half becomes a record of its own, in the same reused FlowRecord after the forward half
-// was emitted: endpoints swapped, its own counters, flags and (when given) times.
-import type { FlowRecord } from '../flow/record.js';
+// was emitted: endpoints, interfaces and AS numbers swapped, its own counters, flags and (when given)
+// times, ToS and VLAN; no next hop.
+import { IpVersion, type FlowRecord } from '../flow/record.js';
 import type { DataContext, FieldState } from './field-state.js';
 import { uptimeToMs } from './time.js';
 
@@ -31,6 +32,12 @@ export function reverseHalf(rec: FlowRecord, s: FieldState, ctx: DataContext, fw
   const inIf = rec.inIf;
   rec.inIf = rec.outIf;
   rec.outIf = inIf;
+  const as = rec.srcAs;
+  rec.srcAs = rec.dstAs;
+  rec.dstAs = as;
+  // the forward half's next hop leads to its destination, not back to its source
+  rec.nextHopVersion = IpVersion.None;
+  if (s.rTos >= 0) rec.tos = s.rTos;
   rec.bytes = bytes > 0 ? bytes : 0;
   rec.packets = packets > 0 ? packets : 0;
   rec.tcpFlags = s.rTcpFlags >= 0 ? s.rTcpFlags : 0;

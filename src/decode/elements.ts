@@ -9,11 +9,13 @@ export const VARLEN = 65535;
 export const enum Ie {
   OctetDeltaCount = 1, PacketDeltaCount = 2, ProtocolIdentifier = 4, IpClassOfService = 5,
   TcpControlBits = 6, SourceTransportPort = 7, SourceIPv4Address = 8, IngressInterface = 10,
-  DestinationTransportPort = 11, DestinationIPv4Address = 12, EgressInterface = 14,
+  DestinationTransportPort = 11, DestinationIPv4Address = 12, EgressInterface = 14, IpNextHopIPv4Address = 15,
+  BgpSourceAsNumber = 16, BgpDestinationAsNumber = 17, BgpNextHopIPv4Address = 18,
   FlowEndSysUpTime = 21, FlowStartSysUpTime = 22, PostOctetDeltaCount = 23, PostPacketDeltaCount = 24,
   SourceIPv6Address = 27, DestinationIPv6Address = 28, IcmpTypeCodeIPv4 = 32, SamplingInterval = 34,
   SamplingAlgorithm = 35, SamplerId = 48, SamplerMode = 49, SamplerRandomInterval = 50, VlanId = 58,
-  IpVersion = 60, FlowDirection = 61, OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
+  PostVlanId = 59, IpVersion = 60, FlowDirection = 61, IpNextHopIPv6Address = 62, BgpNextHopIPv6Address = 63,
+  OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
   IcmpTypeCodeIPv6 = 139, FlowStartSeconds = 150, FlowEndSeconds = 151, FlowStartMilliseconds = 152,
   FlowEndMilliseconds = 153, FlowStartMicroseconds = 154, FlowEndMicroseconds = 155,
   FlowStartNanoseconds = 156, FlowEndNanoseconds = 157, FlowStartDeltaMicroseconds = 158,
@@ -40,10 +42,12 @@ export const enum Act {
   IcmpType, IcmpCode, SamplingInterval, SamplerId, RandomInterval, Vlan, IpVer, Direction, EndReason,
   StartSec, EndSec, StartMs, EndMs, StartNtp, EndNtp, StartDeltaUs, EndDeltaUs, SysInitMs,
   PktInterval, PktSpace, SampleSize, SamplePopulation,
+  // routing: AS numbers, next hop (IE 15/62, or BGP's 18/63 in templates without them), egress VLAN
+  SrcAs, DstAs, NextHop4, NextHop6, PostVlan,
   // RFC 5103 reverse half (biflow templates only)
   RevBytes, RevPackets, RevBytesTotal, RevPacketsTotal, RevTcpFlags, RevVlan, RevStartSec, RevEndSec,
   RevStartMs, RevEndMs, RevStartNtp, RevEndNtp, RevStartUptime, RevEndUptime, RevStartDeltaUs, RevEndDeltaUs,
-  RevDeltaMs,
+  RevTos, RevDeltaMs,
   // packet sections (PSAMP): the section's bytes, and what frames it (kept only in section templates)
   FrameSection, IpSection, FrameSize, SectionOffset, SectionOctets, IpTotalLength,
 }
@@ -61,6 +65,11 @@ export function isCounterAct(a: number): boolean {
 /** Section framing fields: read only in templates that carry a section (else skipped). */
 export function isSectionMetaAct(a: number): boolean {
   return a >= Act.FrameSize && a <= Act.IpTotalLength;
+}
+
+/** IP next-hop elements: a data template with one reads no BGP next hop (Template.prepare). */
+export function isIpNextHop(id: number, ent: number): boolean {
+  return ent === 0 && (id === Ie.IpNextHopIPv4Address || id === Ie.IpNextHopIPv6Address);
 }
 
 /** NAT event logging (RFC 8158) and firewall events (NSEL): what makes a counter-less record an event. */
@@ -89,6 +98,13 @@ export function actionFor(version: number, kind: TemplateKind, isScope: boolean,
     case Ie.DestinationIPv6Address: return len === 16 ? Act.Dst6 : Act.Skip;
     case Ie.FlowStartMicroseconds: case Ie.FlowStartNanoseconds: return len === 8 ? Act.StartNtp : Act.Skip;
     case Ie.FlowEndMicroseconds: case Ie.FlowEndNanoseconds: return len === 8 ? Act.EndNtp : Act.Skip;
+  }
+  if (kind === TemplateKind.Data) {
+    // the BGP next hop stands in for the IP one only where a template has none (Template.prepare)
+    switch (id) {
+      case Ie.IpNextHopIPv4Address: case Ie.BgpNextHopIPv4Address: return len === 4 ? Act.NextHop4 : Act.Skip;
+      case Ie.IpNextHopIPv6Address: case Ie.BgpNextHopIPv6Address: return len === 16 ? Act.NextHop6 : Act.Skip;
+    }
   }
   if (!uint) return Act.Skip;
   if (kind === TemplateKind.Options) {
@@ -128,6 +144,9 @@ export function actionFor(version: number, kind: TemplateKind, isScope: boolean,
     case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
     case Ie.SamplerRandomInterval: return Act.RandomInterval;
     case Ie.VlanId: case Ie.Dot1qVlanId: return Act.Vlan;
+    case Ie.PostVlanId: return Act.PostVlan;
+    case Ie.BgpSourceAsNumber: return len <= 4 ? Act.SrcAs : Act.Skip;
+    case Ie.BgpDestinationAsNumber: return len <= 4 ? Act.DstAs : Act.Skip;
     case Ie.IpVersion: return Act.IpVer;
     case Ie.FlowDirection: return Act.Direction;
     case Ie.FlowEndReason: return Act.EndReason;
@@ -164,6 +183,7 @@ function enterpriseAction(id16: number, ent: number, len: number): Act {
     case Ie.OctetTotalCount: return Act.RevBytesTotal;
     case Ie.PacketTotalCount: return Act.RevPacketsTotal;
     case Ie.TcpControlBits: return Act.RevTcpFlags;
+    case Ie.IpClassOfService: return Act.RevTos;
     case Ie.VlanId: case Ie.Dot1qVlanId: return Act.RevVlan;
     case Ie.FlowStartSeconds: return Act.RevStartSec;
     case Ie.FlowEndSeconds: return Act.RevEndSec;

@@ -17,17 +17,17 @@ export class DataContext {
 export class FieldState {
   bytes = -1; packets = -1; bytesTotal = -1; packetsTotal = -1; outBytes = -1; outPackets = -1;
   startMs = -1; endMs = -1; startUp = -1; endUp = -1; startDeltaUs = -1; endDeltaUs = -1; sysInitMs = -1;
-  icmpTypeCode = -1; icmpType = -1; icmpCode = -1; ipVersion = -1; tos = -1; direction = -1; endReason = -1;
+  icmpTypeCode = -1; icmpType = -1; icmpCode = -1; ipVersion = -1; direction = -1; endReason = -1;
   samplingInterval = -1; samplerId = -1; randomInterval = -1; pktInterval = -1; pktSpace = -1;
   sampleSize = -1; samplePopulation = -1;
   // Reverse half (biflow templates; reset by resetReverse, not per record of other templates).
-  rBytes = -1; rPackets = -1; rBytesTotal = -1; rPacketsTotal = -1; rTcpFlags = -1; rVlan = -1;
+  rBytes = -1; rPackets = -1; rBytesTotal = -1; rPacketsTotal = -1; rTcpFlags = -1; rVlan = -1; rTos = -1;
   rStartMs = -1; rEndMs = -1; rStartUp = -1; rEndUp = -1; rStartDeltaUs = -1; rEndDeltaUs = -1; rDeltaMs = -1;
   // Packet section (section templates; reset by resetSection): where it is in the reader's buffer.
   secAt = -1; secLen = -1; secIp = false; frameSize = -1; secOffset = -1; secOctets = -1; ipTotalLen = -1;
 
   resetReverse(): void {
-    this.rBytes = this.rPackets = this.rBytesTotal = this.rPacketsTotal = this.rTcpFlags = this.rVlan = -1;
+    this.rBytes = this.rPackets = this.rBytesTotal = this.rPacketsTotal = this.rTcpFlags = this.rVlan = this.rTos = -1;
     this.rStartMs = this.rEndMs = this.rStartUp = this.rEndUp = this.rStartDeltaUs = this.rEndDeltaUs = -1;
     this.rDeltaMs = -1;
   }
@@ -41,7 +41,7 @@ export class FieldState {
     this.bytes = this.packets = this.bytesTotal = this.packetsTotal = this.outBytes = this.outPackets = -1;
     this.startMs = this.endMs = this.startUp = this.endUp = this.startDeltaUs = this.endDeltaUs = -1;
     this.sysInitMs = this.icmpTypeCode = this.icmpType = this.icmpCode = this.ipVersion = -1;
-    this.tos = this.direction = this.endReason = -1;
+    this.direction = this.endReason = -1;
     this.samplingInterval = this.samplerId = this.randomInterval = this.pktInterval = this.pktSpace = -1;
     this.sampleSize = this.samplePopulation = -1;
   }

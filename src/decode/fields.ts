@@ -3,22 +3,20 @@
 import { DecodeError, TruncatedError } from '../lib/errors.js';
 import type { Reader } from '../lib/reader.js';
 import { FlowRecord, IpVersion, type RecordHandler } from '../flow/record.js';
-import { Act, actionFor, isCounterAct, isEventField, isReverseAct, isSectionMetaAct, TemplateKind, VARLEN } from './elements.js';
+import {
+  Act, actionFor, isCounterAct, isEventField, isIpNextHop, isReverseAct, isSectionMetaAct, TemplateKind, VARLEN,
+} from './elements.js';
 import { compilePlan, type FixedPlan } from './fixed.js';
 import { reverseHalf, type ForwardHalf } from './biflow.js';
-import { uptimeToMs } from './time.js';
+import { ntpToMs, uptimeToMs } from './time.js';
 import { DataContext, FieldState } from './field-state.js';
+import { nonZero16 } from './wire.js';
 import { applySection } from './section.js';
 
-export { TemplateKind, VARLEN } from './elements.js';
-export { uptimeToMs } from './time.js';
-export { DataContext, FieldState } from './field-state.js';
 export const MAX_TEMPLATE_FIELDS = 512;
 /** No record can exceed a set (16-bit length), so a longer fixed layout is a broken template. */
 export const MAX_RECORD_LEN = 65535 - 4;
 
-const NTP_UNIX_OFFSET_S = 2208988800;
-const TWO32 = 4294967296;
 
 const NO_ACTS = new Uint8Array(0);
 
@@ -65,7 +63,7 @@ export class Template {
     if (this.prepared) return this;
     const { version, kind, scopeCount, ids, ents, lens } = this, n = ids.length;
     const acts = new Uint8Array(n);
-    let v4 = false, v6 = false, biflow = false, section = false, counters = false, event = false;
+    let v4 = false, v6 = false, biflow = false, section = false, counters = false, event = false, ipNextHop = false;
     for (let i = 0; i < n; i++) {
       const a = actionFor(version, kind, i < scopeCount, ids[i]!, ents[i]!, lens[i]!);
       acts[i] = a;
@@ -75,6 +73,13 @@ export class Template {
       if (a === Act.FrameSection || a === Act.IpSection) section = true;
       if (isCounterAct(a)) counters = true;
       if (kind === TemplateKind.Data && isEventField(version, ids[i]!, ents[i]!)) event = true;
+      if (isIpNextHop(ids[i]!, ents[i]!)) ipNextHop = true;
+    }
+    // the BGP next hop (IE 18/63) only where the template has no IP next hop (IE 15/62)
+    if (ipNextHop) {
+      for (let i = 0; i < n; i++) {
+        if ((acts[i] === Act.NextHop4 || acts[i] === Act.NextHop6) && !isIpNextHop(ids[i]!, ents[i]!)) acts[i] = Act.Skip;
+      }
     }
     // framing of a section means nothing without one: skipped, so such templates read as before
     if (!section) for (let i = 0; i < n; i++) if (isSectionMetaAct(acts[i]!)) acts[i] = Act.Skip;
@@ -118,10 +123,6 @@ export function compileTemplate(version: number, id: number, kind: TemplateKind,
   return t;
 }
 
-/** NTP 64-bit timestamp (RFC 7011 dateTimeMicroseconds/Nanoseconds) to epoch ms. */
-function ntpToMs(secs: number, frac: number): number {
-  return (secs - NTP_UNIX_OFFSET_S) * 1000 + Math.floor((frac * 1000) / TWO32);
-}
 
 /** Decodes records of one template into a reused FlowRecord; owns the per-record scratch state. */
 export class FieldDecoder {
@@ -162,7 +163,7 @@ export class FieldDecoder {
         case Act.OutBytes: s.outBytes = r.uint(len); break;
         case Act.OutPackets: s.outPackets = r.uint(len); break;
         case Act.Protocol: rec.protocol = r.uint(len); break;
-        case Act.Tos: s.tos = r.uint(len); break;
+        case Act.Tos: rec.tos = r.uint(len) & 0xff; break;
         case Act.TcpFlags: rec.tcpFlags = r.uint(len) & 0xff; break;
         case Act.SrcPort: rec.srcPort = r.uint(len); break;
         case Act.DstPort: rec.dstPort = r.uint(len); break;
@@ -177,6 +178,12 @@ export class FieldDecoder {
         case Act.SamplerId: s.samplerId = r.uint(len); break;
         case Act.RandomInterval: s.randomInterval = r.uint(len); break;
         case Act.Vlan: { const v = r.uint(len) & 0xfff; if (v !== 0) rec.vlan = v; break; }
+        // postVlanId fills in only: a non-zero vlanId/dot1qVlanId overwrites it, in either order
+        case Act.PostVlan: { const v = r.uint(len) & 0xfff; if (rec.vlan === 0) rec.vlan = v; break; }
+        case Act.SrcAs: rec.srcAs = r.uint(len); break;
+        case Act.DstAs: rec.dstAs = r.uint(len); break;
+        case Act.NextHop4: { const v = r.u32(); if (v !== 0) { rec.nextHop4 = v; rec.nextHopVersion = IpVersion.V4; } break; }
+        case Act.NextHop6: { r.copyTo(rec.nextHop6, 16); if (nonZero16(rec.nextHop6)) rec.nextHopVersion = IpVersion.V6; break; }
         case Act.IpVer: s.ipVersion = r.uint(len); break;
         case Act.Direction: s.direction = r.uint(len); break;
         case Act.EndReason: s.endReason = r.uint(len); break;
@@ -196,6 +203,7 @@ export class FieldDecoder {
         case Act.RevBytesTotal: s.rBytesTotal = r.uint(len); break;
         case Act.RevPacketsTotal: s.rPacketsTotal = r.uint(len); break;
         case Act.RevTcpFlags: s.rTcpFlags = r.uint(len) & 0xff; break;
+        case Act.RevTos: s.rTos = r.uint(len) & 0xff; break;
         case Act.RevVlan: s.rVlan = r.uint(len) & 0xfff; break;
         case Act.RevStartSec: s.rStartMs = r.uint(len) * 1000; break;
         case Act.RevEndSec: s.rEndMs = r.uint(len) * 1000; break;

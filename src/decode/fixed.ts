@@ -6,11 +6,11 @@
 // numbers only (action codes, offsets, lengths), never from wire text.
 import { Act } from './elements.js';
 import type { FieldState } from './field-state.js';
-import type { FlowRecord } from '../flow/record.js';
-import { u32at as u32 } from './wire.js';
+import { IpVersion, type FlowRecord } from '../flow/record.js';
+import { nonZero16, u32at as u32 } from './wire.js';
+import { NTP_UNIX_OFFSET_S } from './time.js';
 
 const TWO32 = 4294967296;
-const NTP_UNIX_OFFSET_S = 2208988800;
 
 /** Reads one record at b[p, p + len) into the record and the field state (s reset by the caller). */
 export type FixedReader = (b: Uint8Array, p: number, s: FieldState, rec: FlowRecord) => void;
@@ -95,7 +95,7 @@ function fieldSource(act: number, o: number, len: number): string {
     case Act.OutBytes: return `s.outBytes = ${u};`;
     case Act.OutPackets: return `s.outPackets = ${u};`;
     case Act.Protocol: return `rec.protocol = ${u};`;
-    case Act.Tos: return `s.tos = ${u};`;
+    case Act.Tos: return `rec.tos = ${u} & 255;`;
     case Act.TcpFlags: return `rec.tcpFlags = ${u} & 255;`;
     case Act.SrcPort: return `rec.srcPort = ${u};`;
     case Act.DstPort: return `rec.dstPort = ${u};`;
@@ -110,6 +110,14 @@ function fieldSource(act: number, o: number, len: number): string {
     case Act.SamplerId: return `s.samplerId = ${u};`;
     case Act.RandomInterval: return `s.randomInterval = ${u};`;
     case Act.Vlan: return `{ const v = ${u} & 4095; if (v !== 0) rec.vlan = v; }`;
+    case Act.PostVlan: return `if (rec.vlan === 0) rec.vlan = ${u} & 4095;`;
+    case Act.SrcAs: return `rec.srcAs = ${u};`;
+    case Act.DstAs: return `rec.dstAs = ${u};`;
+    case Act.NextHop4: return `{ const v = ${u32Src(o)}; if (v !== 0) { rec.nextHop4 = v; rec.nextHopVersion = ${IpVersion.V4}; } }`;
+    case Act.NextHop6: {
+      const any = Array.from({ length: 16 }, (_, i) => `d[${i}]`).join(' | ');
+      return `{ const d = rec.nextHop6; ${copy('d')} if ((${any}) !== 0) rec.nextHopVersion = ${IpVersion.V6}; }`;
+    }
     case Act.IpVer: return `s.ipVersion = ${u};`;
     case Act.Direction: return `s.direction = ${u};`;
     case Act.EndReason: return `s.endReason = ${u};`;
@@ -129,6 +137,7 @@ function fieldSource(act: number, o: number, len: number): string {
     case Act.RevBytesTotal: return `s.rBytesTotal = ${u};`;
     case Act.RevPacketsTotal: return `s.rPacketsTotal = ${u};`;
     case Act.RevTcpFlags: return `s.rTcpFlags = ${u} & 255;`;
+    case Act.RevTos: return `s.rTos = ${u} & 255;`;
     case Act.RevVlan: return `s.rVlan = ${u} & 4095;`;
     case Act.RevStartSec: return `s.rStartMs = ${u} * 1000;`;
     case Act.RevEndSec: return `s.rEndMs = ${u} * 1000;`;
@@ -207,7 +216,7 @@ export function readFixed(b: Uint8Array, p: number, plan: FixedPlan, s: FieldSta
       case Act.OutBytes: s.outBytes = uint(b, o, len); break;
       case Act.OutPackets: s.outPackets = uint(b, o, len); break;
       case Act.Protocol: rec.protocol = uint(b, o, len); break;
-      case Act.Tos: s.tos = uint(b, o, len); break;
+      case Act.Tos: rec.tos = uint(b, o, len) & 0xff; break;
       case Act.TcpFlags: rec.tcpFlags = uint(b, o, len) & 0xff; break;
       case Act.SrcPort: rec.srcPort = uint(b, o, len); break;
       case Act.DstPort: rec.dstPort = uint(b, o, len); break;
@@ -222,6 +231,11 @@ export function readFixed(b: Uint8Array, p: number, plan: FixedPlan, s: FieldSta
       case Act.SamplerId: s.samplerId = uint(b, o, len); break;
       case Act.RandomInterval: s.randomInterval = uint(b, o, len); break;
       case Act.Vlan: { const v = uint(b, o, len) & 0xfff; if (v !== 0) rec.vlan = v; break; }
+      case Act.PostVlan: if (rec.vlan === 0) rec.vlan = uint(b, o, len) & 0xfff; break;
+      case Act.SrcAs: rec.srcAs = uint(b, o, len); break;
+      case Act.DstAs: rec.dstAs = uint(b, o, len); break;
+      case Act.NextHop4: { const v = u32(b, o); if (v !== 0) { rec.nextHop4 = v; rec.nextHopVersion = IpVersion.V4; } break; }
+      case Act.NextHop6: copy16(b, o, rec.nextHop6); if (nonZero16(rec.nextHop6)) rec.nextHopVersion = IpVersion.V6; break;
       case Act.IpVer: s.ipVersion = uint(b, o, len); break;
       case Act.Direction: s.direction = uint(b, o, len); break;
       case Act.EndReason: s.endReason = uint(b, o, len); break;
@@ -249,6 +263,7 @@ function readReverse(b: Uint8Array, o: number, len: number, act: number, s: Fiel
     case Act.RevBytesTotal: s.rBytesTotal = uint(b, o, len); break;
     case Act.RevPacketsTotal: s.rPacketsTotal = uint(b, o, len); break;
     case Act.RevTcpFlags: s.rTcpFlags = uint(b, o, len) & 0xff; break;
+    case Act.RevTos: s.rTos = uint(b, o, len) & 0xff; break;
     case Act.RevVlan: s.rVlan = uint(b, o, len) & 0xfff; break;
     case Act.RevStartSec: s.rStartMs = uint(b, o, len) * 1000; break;
     case Act.RevEndSec: s.rEndMs = uint(b, o, len) * 1000; break;

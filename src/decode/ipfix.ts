@@ -2,7 +2,8 @@
 // field specifiers, variable-length fields (handled in fields.ts) and template withdrawal.
 import { DecodeError } from '../lib/errors.js';
 import type { RecordHandler } from '../flow/record.js';
-import { MAX_TEMPLATE_FIELDS, TemplateKind } from './fields.js';
+import { MAX_TEMPLATE_FIELDS } from './fields.js';
+import { TemplateKind } from './elements.js';
 import { TemplatedDecoder } from './templated.js';
 
 export type { NetflowDecoderDeps } from './templated.js';

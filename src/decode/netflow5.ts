@@ -3,7 +3,7 @@ import { DecodeError } from '../lib/errors.js';
 import { Reader } from '../lib/reader.js';
 import { FlowRecord, Format, IpVersion, type RecordHandler } from '../flow/record.js';
 import type { DatagramDecoder, ErrorReporter } from './types.js';
-import { uptimeToMs } from './fields.js';
+import { uptimeToMs } from './time.js';
 import { u16at, u32at as u32 } from './wire.js';
 
 const enum V5 { Version = 5, HeaderLen = 24, RecordLen = 48, MaxCount = 30, IntervalMask = 0x3fff }
@@ -55,7 +55,11 @@ export class Netflow5Decoder implements DatagramDecoder {
         rec.ipVersion = IpVersion.V4;
         rec.src4 = u32(b, o);
         rec.dst4 = u32(b, o + 4);
-        // o + 8: next hop
+        const nextHop = u32(b, o + 8); // 0.0.0.0: none (softflowd, a local destination)
+        if (nextHop !== 0) {
+          rec.nextHop4 = nextHop;
+          rec.nextHopVersion = IpVersion.V4;
+        }
         rec.inIf = u16at(b, o + 12);
         rec.outIf = u16at(b, o + 14);
         rec.packets = u32(b, o + 16);
@@ -69,7 +73,10 @@ export class Netflow5Decoder implements DatagramDecoder {
         rec.tcpFlags = b[o + 37]!;
         const protocol = b[o + 38]!;
         rec.protocol = protocol;
-        // o + 39..47: tos, src/dst AS, src/dst mask, pad2
+        rec.tos = b[o + 39]!;
+        rec.srcAs = u16at(b, o + 40);
+        rec.dstAs = u16at(b, o + 42);
+        // o + 44..47: src/dst mask, pad2
         // an inverted pair is left for normalization to count (flow/normalize.ts)
         rec.startMs = uptimeToMs(exportMs, sysUptime, first);
         rec.endMs = uptimeToMs(exportMs, sysUptime, last);

@@ -1,9 +1,9 @@
 // Parses a sampled packet header (sFlow raw packet header record, IPFIX packet section) into the
 // reused FlowRecord: Ethernet II / 802.3 SNAP with up to four 802.1Q/QinQ tags, an MPLS label stack
-// or a PPPoE session, IPv4 or IPv6 (extension headers walked), then TCP/UDP/SCTP ports, TCP flags, or
-// ICMP/ICMPv6 type and code with the quoted packet of a destination-unreachable message. Agents cut headers at
-// 64..256 bytes, so running out of bytes is normal here: parsing stops, keeps what it set, and the
-// sample is still counted.
+// or a PPPoE session, IPv4 (with its ToS) or IPv6 (traffic class; extension headers walked), then
+// TCP/UDP/SCTP ports, TCP flags, or ICMP/ICMPv6 type and code with the quoted packet of a
+// destination-unreachable message. Agents cut headers at 64..256 bytes, so running out of bytes is
+// normal here: parsing stops, keeps what it set, and the sample is still counted.
 import { Reader } from '../lib/reader.js';
 import { DecodeError } from '../lib/errors.js';
 import { IpVersion, type FlowRecord } from '../flow/record.js';
@@ -42,7 +42,7 @@ let v6LaterFragment = false;
 let linkLen = 0;
 
 /**
- * Parses the header bytes buf[start, end) of protocol `proto` into rec (addresses, protocol, ports,
+ * Parses the header bytes buf[start, end) of protocol `proto` into rec (addresses, protocol, ToS, ports,
  * flags, ICMP fields, vlan, and `bytes` = the IP-layer length the IP header states, when it states a
  * usable one). Returns the link-layer header length found before the network header (0 for IPv4/
  * IPv6 header protocols and for unknown ones), which the caller needs for its byte-count fallback.
@@ -123,7 +123,7 @@ function ipv4(r: Reader, rec: FlowRecord): void {
   const vihl = r.u8();
   const ihl = (vihl & 15) * 4;
   if (vihl >> 4 !== 4 || ihl < 20) return;
-  r.skip(1); // TOS
+  const tos = r.u8();
   const total = r.u16();
   r.skip(2); // identification
   const frag = r.u16() & 0x1fff;
@@ -136,6 +136,7 @@ function ipv4(r: Reader, rec: FlowRecord): void {
   rec.src4 = src;
   rec.dst4 = dst;
   rec.protocol = proto;
+  rec.tos = tos;
   // A total length shorter than the header is corrupt: leave bytes 0 so the caller falls back.
   if (total >= ihl) rec.bytes = total;
   r.skip(start + ihl - r.pos); // options
@@ -144,7 +145,8 @@ function ipv4(r: Reader, rec: FlowRecord): void {
 }
 
 function ipv6(r: Reader, rec: FlowRecord): void {
-  if (r.u32() >>> 28 !== 6) return;
+  const first = r.u32(); // version, traffic class, flow label
+  if (first >>> 28 !== 6) return;
   const payload = r.u16();
   const next = r.u8();
   r.skip(1); // hop limit
@@ -152,6 +154,7 @@ function ipv6(r: Reader, rec: FlowRecord): void {
   r.copyTo(rec.dst6, 16);
   rec.ipVersion = IpVersion.V6;
   rec.protocol = next;
+  rec.tos = (first >>> 20) & 0xff;
   // Payload length 0 is a jumbogram (or corrupt): leave bytes 0 so the caller falls back.
   if (payload > 0) rec.bytes = payload + 40;
   const proto = walkV6Ext(r, next, rec);

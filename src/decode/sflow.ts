@@ -12,6 +12,7 @@ import type { DatagramDecoder, ErrorReporter } from './types.js';
 import { parsePacketHeader } from './packet.js';
 import { u32at } from './wire.js';
 import { IfCounters, readGenericIfCounters, type SflowCounterStore } from './counters-sflow.js';
+import { AddrType, SampleRouting } from './sflow-routing.js';
 
 export const SFLOW_VERSION = 5;
 
@@ -24,9 +25,8 @@ export const SFLOW_DEFAULTS = {
 
 /** data_format words with enterprise 0: the whole word equals the format number. */
 const enum SampleFormat { Flow = 1, Counter = 2, ExpandedFlow = 3, ExpandedCounter = 4 }
-const enum FlowFormat { RawHeader = 1, SampledIpv4 = 3, SampledIpv6 = 4, ExtSwitch = 1001 }
+const enum FlowFormat { RawHeader = 1, SampledIpv4 = 3, SampledIpv6 = 4, ExtSwitch = 1001, ExtRouter = 1002, ExtGateway = 1003 }
 const enum CounterFormat { GenericIf = 1 }
-const enum AddrType { V4 = 1, V6 = 2 }
 
 /** Smallest encodings: a sample or record is at least its format + length words. */
 const MIN_ENTRY = 8;
@@ -60,6 +60,8 @@ export class SflowDecoder implements DatagramDecoder {
   private readonly maxSamples: number;
   private readonly maxRecords: number;
   private readonly scratchCounters = new IfCounters();
+  /** Routing records of the sample being read, applied once its records are all read. */
+  private readonly routing = new SampleRouting();
   // Agent text is cached per address so the per-datagram cost is a compare, not a string build.
   private lastAgent4 = -1;
   private readonly lastAgent6 = new Uint8Array(16);
@@ -70,6 +72,8 @@ export class SflowDecoder implements DatagramDecoder {
   private agent = '';
   private subAgent = 0;
   private receivedMs = 0;
+  /** the datagram's agent uptime (ms) */
+  private uptimeMs = -1;
 
   constructor(opts: SflowDecoderOptions) {
     this.report = opts.report;
@@ -93,7 +97,9 @@ export class SflowDecoder implements DatagramDecoder {
       if (version !== SFLOW_VERSION) throw new DecodeError('unknown_version', `sFlow version ${version}, expected 5`);
       this.agent = this.readAgent(r);
       this.subAgent = r.u32();
-      r.skip(8); // datagram sequence, uptime: sFlow has no per-sample time, receive time is used
+      r.skip(4); // datagram sequence
+      // the agent's uptime tells a restart from a counter wrap; flows still take the receive time
+      this.uptimeMs = r.u32();
       const n = r.u32();
       if (n > this.maxSamples || n * MIN_ENTRY > r.left()) {
         throw new DecodeError('bad_count', `${n} samples in ${r.left()} bytes`);
@@ -110,6 +116,7 @@ export class SflowDecoder implements DatagramDecoder {
           throw new DecodeError('bad_length', `sample ${i} of ${len} bytes, ${r.left()} left`);
         }
         const saved = r.enter(len);
+        const sampleEnd = r.end;
         try {
           switch (format) {
             case SampleFormat.Flow: emitted += this.flowSample(r, false, emit); break;
@@ -123,6 +130,8 @@ export class SflowDecoder implements DatagramDecoder {
           if (!(e instanceof DecodeError)) throw e;
           this.stats.badSamples++;
           this.report(e.at(exporter, SFLOW_VERSION, this.subAgent));
+          // a record's window may still be open: the next sample starts where this one ends
+          r.end = sampleEnd;
         }
         r.leave(saved);
       }
@@ -185,8 +194,9 @@ export class SflowDecoder implements DatagramDecoder {
     if (n > this.maxRecords || n * MIN_ENTRY > r.left()) {
       throw new DecodeError('bad_count', `${n} flow records in ${r.left()} bytes`);
     }
-    const rec = this.rec;
+    const rec = this.rec, routing = this.routing;
     rec.clear();
+    routing.reset();
     let haveHeader = false, haveSampled = false;
     let switchVlan = 0, frameLen = 0, frameRest = 0;
     for (let i = 0; i < n; i++) {
@@ -227,6 +237,8 @@ export class SflowDecoder implements DatagramDecoder {
           if (v <= 4095) switchVlan = v;
           break;
         }
+        case FlowFormat.ExtRouter: routing.router(r); break;
+        case FlowFormat.ExtGateway: routing.gateway(r); break;
       }
       r.leave(saved);
     }
@@ -238,6 +250,7 @@ export class SflowDecoder implements DatagramDecoder {
       this.stats.nonIp++;
     }
     if (rec.vlan === 0) rec.vlan = switchVlan; // a tag in the header is what was on the wire
+    routing.apply(rec);
     rec.packets = 1;
     rec.samplingRate = rate === 0 ? -1 : rate; // 0 is no sFlow rate: counted by normalization, not taken as "not said"
     rec.inIf = inIf;
@@ -264,6 +277,8 @@ export class SflowDecoder implements DatagramDecoder {
     rec.srcPort = r.u32() & 0xffff;
     rec.dstPort = r.u32() & 0xffff;
     rec.tcpFlags = r.u32() & 0xff;
+    // tos (IPv4) / priority (IPv6): the last word, read only when the record has it
+    if (r.left() >= 4) rec.tos = r.u32() & 0xff;
     rec.ipVersion = v6 ? IpVersion.V6 : IpVersion.V4;
     rec.protocol = proto & 0xff;
     rec.bytes = length; // "length of the IP packet excluding lower layer encapsulations"
@@ -271,7 +286,8 @@ export class SflowDecoder implements DatagramDecoder {
 
   /** Counter sample (0:2) or expanded (0:4): generic interface counters into the store. */
   private counterSample(r: Reader, expanded: boolean): void {
-    r.skip(expanded ? 12 : 8); // sequence, source id
+    const sequence = r.u32(); // restarts with the counters (sFlow v5 §5): another sign of a reset
+    r.skip(expanded ? 8 : 4); // source id
     const n = r.u32();
     if (n > this.maxRecords || n * MIN_ENTRY > r.left()) {
       throw new DecodeError('bad_count', `${n} counter records in ${r.left()} bytes`);
@@ -288,6 +304,8 @@ export class SflowDecoder implements DatagramDecoder {
         c.agent = this.agent;
         c.subAgent = this.subAgent;
         c.receivedMs = this.receivedMs;
+        c.sequence = sequence;
+        c.uptimeMs = this.uptimeMs;
         store.put(c);
       }
       r.leave(saved);
@@ -295,8 +313,10 @@ export class SflowDecoder implements DatagramDecoder {
   }
 }
 
+
 /** Interface from sFlow's (format, value): format 0 is an ifIndex; 1 (dropped) and 2 (multiple) are not. */
 function iface(format: number, value: number): number {
-  return format === 0 ? value : 0;
+  // 0x3FFFFFFF: input unknown, output the agent itself (sFlow v5 §5): no interface, like a discard
+  return format === 0 && value !== 0x3fffffff ? value : 0;
 }
 

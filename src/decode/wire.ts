@@ -11,3 +11,10 @@ export function u32at(b: Uint8Array, o: number): number {
 export function u16at(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
+
+/** Whether a 16-byte address has any bit set (all zeros: the exporter had none to give). */
+export function nonZero16(a: Uint8Array): boolean {
+  let v = 0;
+  for (let i = 0; i < 16; i++) v |= a[i]!;
+  return v !== 0;
+}

@@ -52,10 +52,20 @@ export class FlowRecord {
   scaledBytes = 0;
   scaledPackets = 0;
   scaledFlows = 0;
+  /** SNMP ifIndex of the input and output interface; 0 = not carried (the value no interface has). */
   inIf = 0;
   outIf = 0;
   /** 802.1Q VLAN id, 0 when untagged/unknown. */
   vlan = 0;
+  /** Source and destination AS (v5 header fields, IEs 16/17, sFlow extended gateway); 0 = unknown. */
+  srcAs = 0;
+  dstAs = 0;
+  /** IP ToS / traffic class byte (DSCP = tos >> 2); 0 when not carried. */
+  tos = 0;
+  /** Next-hop router address: nextHopVersion 4 (nextHop4) or 6 (nextHop6), 0 when not carried. */
+  nextHopVersion: IpVersion = IpVersion.None;
+  nextHop4 = 0;
+  readonly nextHop6: Buffer = Buffer.alloc(16);
 
   /** Resets every per-record field; exporter/source/domain are per datagram and left alone. */
   clear(): void {
@@ -68,6 +78,9 @@ export class FlowRecord {
     this.samplingRate = 0;
     this.scaledBytes = this.scaledPackets = this.scaledFlows = 0;
     this.inIf = this.outIf = this.vlan = 0;
+    this.srcAs = this.dstAs = this.tos = 0;
+    this.nextHopVersion = IpVersion.None;
+    this.nextHop4 = 0;
   }
 }
 

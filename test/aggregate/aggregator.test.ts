@@ -1,23 +1,12 @@
 import t from 'tap';
 import { Aggregator } from '../../src/aggregate/aggregator.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
-import { FlowRecord, IpVersion } from '../../src/flow/record.js';
+import { IpVersion } from '../../src/flow/record.js';
+import { testRecord } from '../helpers/record.js';
 
 const IN = 0, OUT = 1, INTERNAL = 2, EXTERNAL = 3;
 
-function rec(o: Partial<FlowRecord>): FlowRecord {
-  const r = new FlowRecord();
-  r.clear();
-  r.exporter = '192.0.2.1';
-  r.ipVersion = IpVersion.V4;
-  r.samplingRate = 1;
-  Object.assign(r, o);
-  // renormalized as the decode stage does (flow/normalize.ts)
-  r.scaledBytes = r.bytes * r.samplingRate;
-  r.scaledPackets = r.packets * r.samplingRate;
-  r.scaledFlows = r.samplingRate;
-  return r;
-}
+const rec = testRecord;
 
 const ip = (a: number, b: number, c: number, d: number) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 

@@ -6,8 +6,8 @@ import { duration, positiveInt, text } from '../../src/config/formats.js';
 import { errorOf, load } from '../helpers/config.js';
 
 // Written by hand: the type makes tsc check the interface against the real defaults' shape. The
-// sections of sinks, alerts and web are checked by their own tests.
-type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web'>;
+// sections of sinks, alerts, views and web are checked by their own tests.
+type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web' | 'views'>;
 const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout', 'instance'] as const;
 const core = (c: Config): CoreConfig => Object.fromEntries(CORE_KEYS.map((k) => [k, c[k]])) as CoreConfig;
 const EXPECTED_DEFAULTS: CoreConfig = {
@@ -17,7 +17,7 @@ const EXPECTED_DEFAULTS: CoreConfig = {
   interval: 10000,
   aggregate: {
     assign: 'spread', hold: 75000, maxFlowDuration: 7_200_000, maxPacketBytes: 65535, maxLinkGbps: 1000, topHosts: 1000, topPorts: 100,
-    maxHosts: 100000, maxPorts: 20000, perExporter: true,
+    maxHosts: 100000, maxPorts: 20000, maxViewTuples: 10000, perExporter: true,
   },
   sampling: { default: 1, overrides: {}, maxRate: 1_000_000 },
   templates: {
@@ -189,7 +189,7 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
     ['host:port', { file: join(dir, 'hostport.json') }, 'listen.extra',
       'config: listen.extra[1] = "::1:9995": expected host:port such as "127.0.0.1:2003", "[::1]:2003" or "collector.example:2003"'],
     ['unknown key', { file: join(dir, 'unknown.yaml') }, 'aggregate.topHost',
-      'config: aggregate.topHost = 5: expected a known key, one of assign, hold, maxFlowDuration, maxPacketBytes, maxLinkGbps, topHosts, topPorts, maxHosts, maxPorts, perExporter (did you mean aggregate.topHosts?)'],
+      'config: aggregate.topHost = 5: expected a known key, one of assign, hold, maxFlowDuration, maxPacketBytes, maxLinkGbps, topHosts, topPorts, maxHosts, maxPorts, maxViewTuples, perExporter (did you mean aggregate.topHosts?)'],
     ['unknown top-level key', { file: join(dir, 'unknown-top.json') }, 'intreval',
       /^config: intreval = 10: expected a known key, one of listen, exporters, networks, interval, .* \(did you mean interval\?\)$/],
     ['wrong type', { file: join(dir, 'type.json') }, 'aggregate.topHosts',
@@ -197,7 +197,7 @@ t.test('every kind of bad value: one line naming key, value and expected form', 
     ['wrong type for a list', { file: join(dir, 'type-list.json') }, 'listen.netflow',
       'config: listen.netflow = 2055: expected a list of host:port such as ["0.0.0.0:2055", "[::]:2055"] or "0.0.0.0:2055,[::]:2055"'],
     ['scalar for a section', { file: join(dir, 'type-section.yaml') }, 'aggregate',
-      'config: aggregate = 5: expected a section (mapping) with keys assign, hold, maxFlowDuration, maxPacketBytes, maxLinkGbps, topHosts, topPorts, maxHosts, maxPorts, perExporter'],
+      'config: aggregate = 5: expected a section (mapping) with keys assign, hold, maxFlowDuration, maxPacketBytes, maxLinkGbps, topHosts, topPorts, maxHosts, maxPorts, maxViewTuples, perExporter'],
     ['null', { file: join(dir, 'null.yaml') }, 'interval',
       'config: interval = null: expected a duration such as 10, "10s", "1m"'],
     ['rate', { file: join(dir, 'rate.json') }, 'sampling.overrides',

@@ -1,7 +1,9 @@
 // The fixed-offset fast path (compiled per layout, and its interpreting fallback) must read exactly
 // what the checked field-by-field path reads, for every action and every reduced-size length.
 import t from 'tap';
-import { compileTemplate, FieldDecoder, FieldState, TemplateKind } from '../../src/decode/fields.js';
+import { compileTemplate, FieldDecoder } from '../../src/decode/fields.js';
+import { FieldState } from '../../src/decode/field-state.js';
+import { TemplateKind } from '../../src/decode/elements.js';
 import { COMPILE_AFTER, compilePlan, readFixed } from '../../src/decode/fixed.js';
 import { FlowRecord } from '../../src/flow/record.js';
 import { Reader } from '../../src/lib/reader.js';
@@ -11,11 +13,12 @@ import { SamplingTable } from '../../src/decode/sampling.js';
 import { Sink, ipfix, set, tpl, type Field } from './nf-build.js';
 
 // every element the decoder interprets, with the lengths it accepts (uint elements: 1..8 bytes)
-const UINT_IES = [1, 2, 4, 5, 6, 7, 10, 11, 14, 21, 22, 23, 24, 32, 34, 48, 50, 58, 60, 61, 85, 86, 136, 139,
+const UINT_IES = [1, 2, 4, 5, 6, 7, 10, 11, 14, 16, 17, 21, 22, 23, 24, 32, 34, 48, 50, 58, 59, 60, 61, 85, 86, 136, 139,
   150, 151, 152, 153, 158, 159, 160, 176, 177, 178, 179, 243, 302, 305, 306, 309, 310];
-const FIXED_IES: Field[] = [[8, 4], [12, 4], [27, 16], [28, 16], [154, 8], [155, 8], [156, 8], [157, 8]];
+const FIXED_IES: Field[] = [[8, 4], [12, 4], [27, 16], [28, 16], [154, 8], [155, 8], [156, 8], [157, 8],
+  [15, 4], [18, 4], [62, 16], [63, 16]];
 // RFC 5103 reverse elements (PEN 29305) the biflow reader interprets, and YAF's reverse start offset
-const REV_IES: Field[] = [1, 2, 6, 21, 22, 58, 85, 86, 150, 151, 152, 153, 158, 159, 243].map((id): Field => [id, 4, 29305])
+const REV_IES: Field[] = [1, 2, 5, 6, 21, 22, 58, 85, 86, 150, 151, 152, 153, 158, 159, 243].map((id): Field => [id, 4, 29305])
   .concat([[154, 8, 29305], [155, 8, 29305], [21, 4, 6871]]);
 
 function rng(seed: number) {
@@ -27,7 +30,7 @@ function rng(seed: number) {
 }
 
 function snapshot(rec: FlowRecord, s: FieldState): object {
-  return { ...rec, src6: rec.src6.toString('hex'), dst6: rec.dst6.toString('hex'), s: { ...s } };
+  return { ...rec, src6: rec.src6.toString('hex'), dst6: rec.dst6.toString('hex'), nextHop6: rec.nextHop6.toString('hex'), s: { ...s } };
 }
 
 t.test('compiled and interpreted fixed readers equal the checked reader on random layouts', (t) => {

@@ -1,7 +1,7 @@
 // Tiny wire builders for NetFlow v5/v9 and IPFIX test datagrams (big-endian, no validation: tests
 // build broken datagrams on purpose).
 import type { DecodeError } from '../../src/lib/errors.js';
-import { FlowRecord, srcAddress, dstAddress } from '../../src/flow/record.js';
+import { FlowRecord, IpVersion, ipv4ToString, ipv6ToString, srcAddress, dstAddress } from '../../src/flow/record.js';
 
 /** Big-endian unsigned integer of `len` bytes. */
 export function be(len: number, v: number): Buffer {
@@ -62,13 +62,19 @@ export function ipfix(h: IpfixHeader, ...sets: Buffer[]): Buffer {
   return cat(u16(10), u16(h.length ?? 16 + body.length), u32(h.exportTime), u32(h.seq ?? 0), u32(h.domain ?? 0), body);
 }
 
-/** Collects copies of what a decoder emits, and what it reports. */
+/** The record's next hop as text, '' when it has none. */
+export function nextHopText(r: FlowRecord): string {
+  if (r.nextHopVersion === IpVersion.V4) return ipv4ToString(r.nextHop4);
+  return r.nextHopVersion === IpVersion.V6 ? ipv6ToString(r.nextHop6) : '';
+}
+
+/** Collects copies of what a decoder emits (the reused address buffers as text), and what it reports. */
 export class Sink {
-  readonly records: Array<Omit<FlowRecord, 'clear' | 'src6' | 'dst6'> & { src: string; dst: string }> = [];
+  readonly records: Array<Omit<FlowRecord, 'clear' | 'src6' | 'dst6' | 'nextHop6'> & { src: string; dst: string; nextHop: string }> = [];
   readonly errors: DecodeError[] = [];
   readonly emit = (r: FlowRecord): void => {
-    const { src6: _s, dst6: _d, ...plain } = r;
-    this.records.push({ ...plain, src: srcAddress(r), dst: dstAddress(r) });
+    const { src6: _s, dst6: _d, nextHop6: _n, ...plain } = r;
+    this.records.push({ ...plain, src: srcAddress(r), dst: dstAddress(r), nextHop: nextHopText(r) });
   };
   readonly report = (e: DecodeError): void => {
     this.errors.push(e);

@@ -54,7 +54,8 @@ t.test('a pmacctd datagram, verbatim: Ethernet + IPv4 + UDP with an extended swi
   t.match(r, {
     exporter: '127.0.0.1', domain: 1, source: 5000, ipVersion: 4, src: '10.1.0.48', dst: '198.51.100.53',
     protocol: 17, srcPort: 36248, dstPort: 53, bytes: 58, packets: 1, frameBytes: 76, samplingRate: 1,
-    inIf: 0x3fffffff, outIf: 0x3fffffff, vlan: 0, startMs: 1_700_000_000_123, endMs: 1_700_000_000_123,
+    inIf: 0, outIf: 0, // 0x3FFFFFFF on the wire: unknown input, internal output (no interface)
+    vlan: 0, startMs: 1_700_000_000_123, endMs: 1_700_000_000_123,
     icmpType: -1, unreachPort: -1,
   });
   t.end();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadState, saveState, STATE_FORMAT, STATE_VERSION } from '../../src/decode/state.js';
 import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
-import { TemplateKind } from '../../src/decode/fields.js';
+import { TemplateKind } from '../../src/decode/elements.js';
 
 const now = () => 1_800_000_000_000;
 

@@ -9,7 +9,7 @@ import { Pipeline } from '../../src/pipeline.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { readUdpPackets } from '../../src/ingest/pcap.js';
 import { TemplateCache, TEMPLATE_CACHE_DEFAULTS } from '../../src/decode/templates.js';
-import { TemplateKind } from '../../src/decode/fields.js';
+import { TemplateKind } from '../../src/decode/elements.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { RateLimitedLog } from '../../src/lib/log.js';
 import { directionTotals } from '../helpers/totals.js';

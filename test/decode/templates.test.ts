@@ -1,7 +1,8 @@
 import t from 'tap';
 import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
-import { TemplateKind, compileTemplate } from '../../src/decode/fields.js';
+import { compileTemplate } from '../../src/decode/fields.js';
+import { TemplateKind } from '../../src/decode/elements.js';
 import { DecodeError, TemplateMissingError } from '../../src/lib/errors.js';
 
 const clock = { ms: 0 };

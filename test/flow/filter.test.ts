@@ -1,7 +1,7 @@
 // Filter expressions: parsing (valid and invalid, with positions) and matching real record fields.
 import t from 'tap';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { compileFilter, FilterError, parseFilter, type Matcher } from '../../src/alert/filter.js';
+import { compileFilter, FilterError, parseFilter, type Matcher } from '../../src/flow/filter.js';
 import { FlowRecord, IpVersion } from '../../src/flow/record.js';
 
 const GROUPS = ['home', 'dmz'];

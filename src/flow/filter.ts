@@ -7,9 +7,9 @@
 // A comparison on a key the record lacks is false for both = and != (the key has no value).
 import { DIRECTION_NAMES } from '../classify/direction.js';
 import { parseAddressBytes, parsePrefix, PrefixError, PrefixTable } from '../classify/prefixes.js';
-import { IpVersion, type FlowRecord } from '../flow/record.js';
+import { IpVersion, type FlowRecord } from './record.js';
 import { FlowbridgeError } from '../lib/errors.js';
-import { Key, keyIndex, KEY_NAMES, numericKey } from './keys.js';
+import { addressIsSource, isAddressKey, Key, keyIndex, KEY_NAMES, numericKey, VIEW_ONLY_KEYS } from './keys.js';
 
 /** The direction words, widened so any lower-cased text can be looked up. */
 const DIRECTION_WORDS: readonly string[] = DIRECTION_NAMES;
@@ -102,6 +102,9 @@ class Parser {
     const name = m[0].toLowerCase();
     const key = keyIndex(name);
     if (key < 0) throw this.err(`unknown key "${m[0]}" (keys: ${KEY_NAMES.join(', ')})`);
+    if ((VIEW_ONLY_KEYS as readonly string[]).includes(name)) {
+      throw this.err(`${name} is a key of views only; compare exporter and inputifindex or outputifindex instead`);
+    }
     this.i += m[0].length;
     this.ws();
     let negate = false;
@@ -133,6 +136,8 @@ export function parseFilter(text: string): FilterNode {
   return new Parser(text).parse();
 }
 
+const U32_MAX = 4294967295;
+
 function intRange(v: string, max: number): [number, number] | null {
   const m = /^(\d+)(?:-(\d+))?$/.exec(v);
   if (!m) return null;
@@ -158,6 +163,8 @@ function checkValue(key: number, v: string, at: number): void {
   switch (key) {
     case Key.IpSource:
     case Key.IpDestination:
+    case Key.LocalHost:
+    case Key.RemoteHost:
     case Key.Exporter:
       try {
         parsePrefix(v);
@@ -186,6 +193,16 @@ function checkValue(key: number, v: string, at: number): void {
     case Key.IcmpType:
     case Key.IcmpCode:
       if (!intRange(v, 255)) throw bad('a number 0-255 or a range such as 3-5');
+      return;
+    case Key.Dscp:
+      if (!intRange(v, 63)) throw bad('a DSCP value 0-63 or a range such as 40-47');
+      return;
+    case Key.InputIfIndex:
+    case Key.OutputIfIndex:
+    case Key.SrcAs:
+    case Key.DstAs:
+    case Key.RemoteAs:
+      if (!intRange(v, U32_MAX)) throw bad(`a number 1-${U32_MAX} or a range such as 64512-65534`);
       return;
     default:
       if (!intRange(v, 65535)) throw bad('a port 0-65535 or a range such as 1000-1399');
@@ -219,16 +236,18 @@ class Not implements Matcher {
   }
 }
 
-/** ipsource / ipdestination against a set of prefixes (longest-match table, both families). */
+/** ipsource / ipdestination / localhost / remotehost against a set of prefixes (longest-match table, both families). */
 class AddressCmp implements Matcher {
-  constructor(private readonly src: boolean, private readonly table: PrefixTable<boolean>, private readonly negate: boolean) {}
-  match(r: FlowRecord): boolean {
+  constructor(private readonly key: number, private readonly table: PrefixTable<boolean>, private readonly negate: boolean) {}
+  match(r: FlowRecord, d: number): boolean {
+    const side = addressIsSource(this.key, r, d);
+    if (side < 0) return false;
+    const src = side === 1;
     let hit: boolean | undefined;
     // `| 0`: an address ≥ 128.0.0.0 is a double as uint32 and would be boxed (allocated) when passed to
     // a call V8 does not inline; as int32 it stays a small integer (lookup4 only shifts it with >>>)
-    if (r.ipVersion === IpVersion.V4) hit = this.table.lookup4((this.src ? r.src4 : r.dst4) | 0);
-    else if (r.ipVersion === IpVersion.V6) hit = this.table.lookup6(this.src ? r.src6 : r.dst6);
-    else return false;
+    if (r.ipVersion === IpVersion.V4) hit = this.table.lookup4((src ? r.src4 : r.dst4) | 0);
+    else hit = this.table.lookup6(src ? r.src6 : r.dst6);
     return (hit === true) !== this.negate;
   }
 }
@@ -253,7 +272,7 @@ class ExporterCmp implements Matcher {
 
 /** Any numeric key (ports, protocol, direction, groups, ICMP, VLAN, flags) against ranges [lo, hi]. */
 class NumberCmp implements Matcher {
-  constructor(private readonly key: number, private readonly ranges: Int32Array, private readonly negate: boolean) {}
+  constructor(private readonly key: number, private readonly ranges: Float64Array, private readonly negate: boolean) {}
   match(r: FlowRecord, d: number, sg: number, dg: number): boolean {
     const v = numericKey(this.key, r, d, sg, dg);
     if (v < 0) return false;
@@ -272,10 +291,10 @@ export class UnknownGroupError extends FlowbridgeError {
 }
 
 function compileCmp(n: Extract<FilterNode, { op: 'cmp' }>, groupNames: readonly string[]): Matcher {
-  if (n.key === Key.IpSource || n.key === Key.IpDestination || n.key === Key.Exporter) {
+  if (isAddressKey(n.key) || n.key === Key.Exporter) {
     const t = new PrefixTable<boolean>();
     for (const v of n.values) t.insert(v, true);
-    return n.key === Key.Exporter ? new ExporterCmp(t, n.negate) : new AddressCmp(n.key === Key.IpSource, t, n.negate);
+    return n.key === Key.Exporter ? new ExporterCmp(t, n.negate) : new AddressCmp(n.key, t, n.negate);
   }
   const ranges: number[] = [];
   for (let i = 0; i < n.values.length; i++) {
@@ -297,10 +316,11 @@ function compileCmp(n: Extract<FilterNode, { op: 'cmp' }>, groupNames: readonly 
         break;
       }
       case Key.TcpFlags: { const f = flagsValue(v)!; ranges.push(f, f); break; }
-      default: ranges.push(...intRange(v, 65535)!);
+      case Key.Dscp: ranges.push(...intRange(v, 63)!); break;
+      default: ranges.push(...intRange(v, U32_MAX)!); // checkValue bounded it for its key
     }
   }
-  return new NumberCmp(n.key, Int32Array.from(ranges), n.negate);
+  return new NumberCmp(n.key, Float64Array.from(ranges), n.negate);
 }
 
 /** Turns a parsed filter into a matcher; group names resolve against the classifier's groups. */
