@@ -5,6 +5,7 @@ import { RELOADABLE_KEYS, type Config } from './config/load.js';
 import { GroupRegistry } from './classify/groups.js';
 import { checkAlerts, createAlerting, type Alerting } from './alert/alerting.js';
 import { createSinks } from './config/create-sinks.js';
+import { checkViews } from './config/views.js';
 import { FanOut, type Sink } from './export/sink.js';
 import { Metrics } from './lib/counters.js';
 import type { Logger } from './lib/log.js';
@@ -17,13 +18,14 @@ export interface Parts {
 }
 
 /**
- * Checks the alert definitions against the groups and creates the sinks (not started). Throws
+ * Checks the alert definitions and views against the groups and creates the sinks (not started). Throws
  * ConfigError before anything is opened. `sinkLog`: the logger the sinks get (default `log`).
  */
 export function prepare(cfg: Config, log: Logger, sinkLog = log): Parts {
   const metrics = new Metrics();
   const groups = new GroupRegistry(Object.keys(cfg.networks));
   checkAlerts(cfg, groups.names);
+  checkViews(cfg, groups.names);
   return { metrics, groups, sinks: createSinks(cfg, { metrics, log: sinkLog }) };
 }
 

@@ -163,8 +163,8 @@ export class Pipeline {
    * Views: an unchanged one keeps counting, a new or changed one counts from now on (Aggregator.setViews).
    */
   reload(cfg: Config): void {
+    checkViews(cfg, this.groups.with(Object.keys(cfg.networks))); // throws before anything changes
     this.classifier = new Classifier(cfg.networks, this.groups);
-    checkViews(cfg, this.groups.names);
     this.aggregator.setViews(cfg.views);
     this.dispatcher.setAllow(allowList(cfg.exporters.allow));
   }

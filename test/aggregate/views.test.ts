@@ -152,4 +152,9 @@ t.test('the pipeline: view_tuples_capped_total{view} and a reload of the views',
   t.same(r.pipeline.aggregator.cfg.views.map((v) => v.name), ['interfaces', 'remotehosts'], 'the start configuration is not mutated');
   const bad = loadConfig({ argv: [], env: {}, overrides: { views: [{ name: 'x', keys: ['vlan'], filter: 'group=lab' }] } });
   t.throws(() => r.pipeline.reload(bad), /^config: views\[0\]\.filter = "group=lab"/, 'a filter naming an unknown group is refused');
+  const groups = [...r.pipeline.groups.names], classifier = r.pipeline.classifier;
+  const badWithNetworks = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16'], dmz: ['192.0.2.0/24'] }, views: [{ name: 'x', keys: ['vlan'], filter: 'group=lab' }] } });
+  t.throws(() => r.pipeline.reload(badWithNetworks), /group=lab/);
+  t.same(r.pipeline.groups.names, groups, 'a refused reload adds no group');
+  t.equal(r.pipeline.classifier, classifier, 'and keeps the classifier');
 });
