@@ -13,7 +13,7 @@ import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { logPrefixSchema, OldPointWarning } from './graphite-hints.js';
 import { LineSender, type Batch } from './line-sender.js';
 import {
-  alertSeries, ALERTS, graphiteNode, graphitePath, graphitePrefix, graphiteTags, SeriesWalker, SinkCounters,
+  alertSeries, ALERTS, graphiteNode, graphitePath, graphitePrefix, graphiteTags, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters,
   type ExtraTags, type MeasurementDef, type SinkRow,
 } from './series.js';
 import type { Sink } from './sink.js';
@@ -167,7 +167,11 @@ export class GraphiteSink implements Sink {
   /** [text before the field name, text after it]: the dotted path, or the base name and the ";tags" */
   private cached(m: MeasurementDef, key: string, tags: readonly string[]): [string, string] {
     let byKey = this.cache.get(m);
-    if (!byKey) this.cache.set(m, (byKey = new Map()));
+    if (!byKey) {
+      // one per measurement, and per view shape (a reload may change a view's keys)
+      if (this.cache.size >= MAX_CACHED_MEASUREMENTS) this.cache.clear();
+      this.cache.set(m, (byKey = new Map()));
+    }
     let name = byKey.get(key);
     if (name === undefined) {
       if (byKey.size >= this.opts.maxCachedSeries) byKey.clear();

@@ -15,7 +15,7 @@ import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { EMPTY_TOKEN_WARNING, partialWriteRejected, rejectionHint, v1AuthHeaders, writePath } from './influx-v1.js';
 import {
-  alertSeries, ALERTS, influxFields, influxSeriesKey, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
+  alertSeries, ALERTS, influxFields, influxSeriesKey, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
 } from './series.js';
 import type { Sink } from './sink.js';
 import { wallClock } from '../lib/clock.js';
@@ -161,7 +161,11 @@ export class InfluxSink implements Sink {
     const max = this.opts.maxCachedSeries;
     this.walker.walk(s, (m, key, tags, fields, values) => {
       let byKey = this.cache.get(m);
-      if (!byKey) this.cache.set(m, (byKey = new Map()));
+      if (!byKey) {
+        // one per measurement, and per view shape (a reload may change a view's keys)
+        if (this.cache.size >= MAX_CACHED_MEASUREMENTS) this.cache.clear();
+        this.cache.set(m, (byKey = new Map()));
+      }
       let prefix = byKey.get(key);
       if (prefix === undefined) {
         if (byKey.size >= max) byKey.clear();

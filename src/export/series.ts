@@ -6,31 +6,11 @@ import type { AlertEvent } from '../alert/event.js';
 import { DIRECTION_NAMES } from '../classify/direction.js';
 import type { IntervalSummary, Totals } from '../aggregate/summary.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
+import { float, graphiteNode, int, nonZero, OTHER, RATE_FIELDS, setRates, type FieldDef, type MeasurementDef, type SeriesVisitor } from './series-defs.js';
+import { INTERFACE_COUNTERS, VIEWS, ViewSeries } from './series-views.js';
 
-export interface FieldDef {
-  readonly name: string;
-  /** integer field (InfluxDB `i` suffix); otherwise float */
-  readonly int: boolean;
-}
+export { graphiteNode, OTHER, RATE_FIELDS, setRates, type FieldDef, type MeasurementDef, type SeriesVisitor } from './series-defs.js';
 
-export interface MeasurementDef {
-  /** InfluxDB measurement */
-  readonly name: string;
-  /** first Graphite node after the prefix */
-  readonly graphite: string;
-  /** every tag key, in the order the visitor passes their values */
-  readonly tags: readonly string[];
-  /** how many of `tags` (from the start) form the Graphite path; the rest are only tags */
-  readonly pathTags: number;
-  /** sorted by name (the order the client's Point writes them); empty = per summary (collector) */
-  readonly fields: readonly FieldDef[];
-}
-
-const int = (name: string): FieldDef => ({ name, int: true });
-const float = (name: string): FieldDef => ({ name, int: false });
-
-/** bytes, packets, flows of the interval and the rates over it, sorted by name. */
-export const RATE_FIELDS: readonly FieldDef[] = [float('bps'), int('bytes'), int('flows'), int('packets'), float('pps')];
 const EXPORTER_FIELDS: readonly FieldDef[] = [...RATE_FIELDS, int('records')];
 /** per-interval deltas of one sink's counters, and its queue depth at write time */
 export const SINK_FIELDS: readonly FieldDef[] = [
@@ -57,10 +37,13 @@ export const ALERTS: MeasurementDef = {
 /** string fields of `alerts`: the definition's keys ("ipsource=10.1.1.1 …") and one readable line */
 export const ALERT_TEXT_FIELDS: readonly string[] = ['detail', 'text'];
 
-export const MEASUREMENTS: readonly MeasurementDef[] = [TRAFFIC, HOSTS, PORTS, PROTOCOLS, NETWORKS, EXPORTERS, COLLECTOR, SINKS, ALERTS];
+/** Every measurement; VIEWS stands for each `view_<name>` (series-views.ts builds those per view). */
+export const MEASUREMENTS: readonly MeasurementDef[] = [
+  TRAFFIC, HOSTS, PORTS, PROTOCOLS, NETWORKS, EXPORTERS, COLLECTOR, SINKS, ALERTS, VIEWS, INTERFACE_COUNTERS,
+];
+/** Measurements a sink caches names for (each view shape is one): past it the sink's cache starts over. */
+export const MAX_CACHED_MEASUREMENTS = 1024;
 
-/** Tag values of the rows that fold everything outside the top-N tables. */
-export const OTHER = 'other';
 export const ALL_PROTOCOLS = 'all';
 
 /** The summary's interval stats that the collector measurement carries next to stats.collector. */
@@ -68,13 +51,6 @@ const INTERVAL_STATS: Record<string, 'records' | 'late' | 'hostOverflow' | 'port
   intervalRecords: 'records', intervalLate: 'late', hostOverflow: 'hostOverflow', portOverflow: 'portOverflow',
   exporterOverflow: 'exporterOverflow',
 };
-
-/**
- * Receives each series row. `tags` holds values in `m.tags` order ('' = absent) and `values` is
- * aligned with `fields`; both are reused between calls, so copy what you keep. `key` identifies the
- * series within the measurement (cache key for escaped names).
- */
-export type SeriesVisitor = (m: MeasurementDef, key: string, tags: readonly string[], fields: readonly FieldDef[], values: ArrayLike<number>) => void;
 
 /** One sink's counters for the `sinks` measurement (deltas over the interval, queue as a level). */
 export interface SinkRow {
@@ -127,6 +103,7 @@ export class SeriesWalker {
   private collectorKeys = '';
   private collectorFields: FieldDef[] = [];
   private collectorSrc: string[] = [];
+  private readonly views = new ViewSeries();
 
   /** Visits every series of one summary (plus the writing sink's own row); returns the row count. */
   walk(s: IntervalSummary, visit: SeriesVisitor, sink?: SinkRow): number {
@@ -178,6 +155,7 @@ export class SeriesWalker {
       visit(EXPORTERS, e.exporter, tg, EXPORTER_FIELDS, v);
       n++;
     }
+    n += this.views.walk(s, visit);
     const cf = this.collectorFieldsOf(s);
     const src = this.collectorSrc;
     for (let i = 0; i < cf.length; i++) {
@@ -216,19 +194,6 @@ export class SeriesWalker {
     }
     return this.collectorFields;
   }
-}
-
-function nonZero(t: Totals): boolean {
-  return t.bytes !== 0 || t.packets !== 0 || t.flows !== 0;
-}
-
-/** Field order is RATE_FIELDS: bps, bytes, flows, packets, pps. */
-function setRates(v: number[], t: Totals, interval: number): void {
-  v[0] = (t.bytes * 8) / interval;
-  v[1] = t.bytes;
-  v[2] = t.flows;
-  v[3] = t.packets;
-  v[4] = t.packets / interval;
 }
 
 /** Field names are ours or stats.collector keys: keep them to [A-Za-z0-9_] so both backends take them. */
@@ -312,15 +277,6 @@ export function influxFields(fields: readonly FieldDef[], values: ArrayLike<numb
 }
 
 // ---- Graphite names ----
-
-/**
- * One path node: IPv4 dots become `_`, IPv6 colons `-`, anything else outside [A-Za-z0-9_-] `_`
- * (a dot would add a directory level, a space would end the metric name).
- */
-export function graphiteNode(v: string): string {
-  if (v === '') return '_';
-  return /^[A-Za-z0-9_-]+$/.test(v) ? v : v.replace(/:/g, '-').replace(/[^A-Za-z0-9_-]/g, '_');
-}
 
 /** The configured prefix ("flowbridge", "site1.flows"): each node sanitized, dots kept. */
 export function graphitePrefix(prefix: string): string {

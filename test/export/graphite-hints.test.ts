@@ -82,7 +82,7 @@ t.test('a non-default prefix logs its storage-schemas section at start; the defa
   const [l] = logged({ prefix: 'site1.flows' });
   t.match(l?.msg, /^graphite\.prefix "site1\.flows" is not the default: .*storage-schemas\.conf.*storage-aggregation\.conf with \^site1\\\.flows\\\. instead of \^flowbridge\\\.: \[site1_flows\] pattern = \^site1\\\.flows\\\. retentions = 10s:1d,1m:14d,1h:2y$/);
   t.equal(logged({ prefix: '', instance: 'eu1' })[0]?.storageSchemas, '[eu1]\npattern = ^eu1\\.\nretentions = 10s:1d,1m:14d,1h:2y\n');
-  t.match(storageSchemaSection('', 10_000), /^\[flowbridge\]\npattern = \^\(total\|hosts\|ports\|.*\|alerts\)\\\.\n/, 'no prefix: the measurement nodes');
+  t.match(storageSchemaSection('', 10_000), /^\[flowbridge\]\npattern = \^\(total\|hosts\|ports\|.*\|alerts\|views\|interfaces\)\\\.\n/, 'no prefix: the measurement nodes');
   t.match(storageSchemaSection('x', 7_000), /retentions = 7s:1d\n$/, 'no coarser archive that is not a multiple of the interval');
   t.end();
 });

@@ -14,6 +14,7 @@ import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { carbonMissing, startCarbon, whisperInfo } from '../helpers/carbon.js';
+import { graphiteNode } from '../../src/export/series.js';
 import { freeTcpPort } from '../helpers/ports.js';
 import { truth } from '../helpers/truth.js';
 
@@ -96,6 +97,27 @@ t.test('the fixture replayed into carbon: every stored point equals the summarie
   t.equal(carbon.value(`flowbridge.ports.tcp.443.${p443.direction}.bytes`, s.start), p443.bytes);
   t.equal(carbon.value('flowbridge.total.in.bps', s.start), s.directions.in.bps);
   t.equal(carbon.value('flowbridge.collector.datagrams', s.start), s.stats.collector.datagrams);
+});
+
+t.test('views: Σ flowbridge.views.remotehosts.*.in.bytes from whisper = Σ directions.in.bytes of the summaries', async (t) => {
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: truth.home }, output: { format: 'none' },
+    views: [{ name: 'remotehosts', keys: ['remotehost'] }], graphite: { enabled: true, address: `127.0.0.1:${carbon.linePort}` } } });
+  const metrics = new Metrics();
+  const out: IntervalSummary[] = [];
+  const twentyMinutesAgo = Date.now() - 1_200_000;
+  await replay([`${FIX}pmacctd-ipfix.pcap`], cfg, { fanout: new FanOut(createSinks(cfg, { metrics, log: silentLogger }), metrics, silentLogger),
+    log: silentLogger, metrics, onSummary: (s) => out.push(s), progress: false, shiftToNow: true, now: () => twentyMinutesAgo });
+  // every path written for direction in: the listed remote hosts and the other row
+  const paths: [string, number][] = [];
+  for (const s of out) {
+    for (const r of s.views!.remotehosts!) if (r.direction === 'in') paths.push([`flowbridge.views.remotehosts.${graphiteNode(String(r.key.remotehost))}.in.bytes`, s.start]);
+    if (s.viewsOther!.remotehosts!.in!.bytes > 0) paths.push(['flowbridge.views.remotehosts.other.in.bytes', s.start]);
+  }
+  t.same((await carbon.waitFor(paths, 30_000)).slice(0, 5), [], `${paths.length} points readable from whisper`);
+  const want = out.reduce((a, s) => a + s.directions.in.bytes, 0);
+  const got = paths.reduce((a, [m, ts]) => a + (carbon.value(m, ts) ?? 0), 0);
+  t.ok(want > 0);
+  t.equal(got, want, `Σ views.remotehosts.*.in.bytes = Σ directions.in.bytes = ${want}`);
 });
 
 t.test('tagged series (Graphite 1.1) land where carbon files them, with the same values', async (t) => {

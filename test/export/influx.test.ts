@@ -25,7 +25,7 @@ if (missing) {
 }
 
 const FIX = new URL('../fixtures/', import.meta.url).pathname;
-const DBS = ['v1db', 'v2db', 'alerts', 'outage_v1', 'outage_v2', 'rejected'];
+const DBS = ['v1db', 'v2db', 'alerts', 'outage_v1', 'outage_v2', 'rejected', 'views'];
 const influxd = await startInfluxd(t, { databases: DBS });
 
 function config(influx: Record<string, unknown>) {
@@ -90,6 +90,22 @@ t.test('v1 mode: the fixture replayed into influxd 1.6 via /write; InfluxQL sums
   t.same(r[0]!.values[0], [s.start, s.directions.in.bytes, s.directions.in.bps, s.directions.in.packets, s.directions.in.pps, s.directions.in.flows]);
   const types = await influxd.query('SHOW FIELD KEYS FROM traffic', 'v1db');
   t.same(Object.fromEntries(types[0]!.values as [string, string][]), { bps: 'float', bytes: 'integer', flows: 'integer', packets: 'integer', pps: 'float' });
+});
+
+t.test('views: Σ view_remotehosts bytes per direction (InfluxQL) = Σ directions of the summaries', async (t) => {
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: truth.home }, output: { format: 'none' },
+    views: [{ name: 'remotehosts', keys: ['remotehost'] }], influx: { enabled: true, api: 'v1', url: influxd.url, bucket: 'views' } } });
+  const metrics = new Metrics();
+  const out = await replayInto(cfg, metrics);
+  t.equal(metrics.total('sink_lines_failed_total', { sink: 'influx' }), 0);
+  for (const d of ['in', 'out'] as const) {
+    const want = out.reduce((a, s) => a + s.directions[d].bytes, 0);
+    const r = await influxd.query(`SELECT SUM(bytes) FROM view_remotehosts WHERE direction = '${d}'`, 'views');
+    t.ok(want > 0);
+    t.equal(r[0]!.values[0]![1], want, `Σ view_remotehosts bytes (${d}) = Σ directions.${d}.bytes = ${want}`);
+  }
+  const tags = await influxd.query('SHOW TAG KEYS FROM view_remotehosts', 'views');
+  t.same(tags[0]!.values.map((v) => v[0]), ['direction', 'remotehost']);
 });
 
 t.test('v2 API (the client unchanged) through a shim to the same server: token file, db/rp bucket, gzip', async (t) => {

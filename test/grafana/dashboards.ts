@@ -83,6 +83,8 @@ export interface SchemaDoc {
   directions: string[];
   /** tags every measurement may carry (`instance`, docs/metrics.md "## Tags") */
   commonTags: string[];
+  /** the Graphite subtrees under the prefix: the measurements', then those of views and interface counters */
+  subtrees: string[];
 }
 
 interface Table { heading: string; header: string[]; rows: string[][] }
@@ -139,7 +141,10 @@ export function loadSchemaDoc(): SchemaDoc {
   const directions = ticked((/^- `direction`: (.*)$/m.exec(md)?.[1] ?? '').split(' (')[0]!);
   // "- `instance`: … every measurement …": a tag of all of them, when the collector has one
   const commonTags = [...md.matchAll(/^- `(\w+)`: [^\n]*every measurement/gm)].map((m) => m[1]!);
-  return { measurements, directions, commonTags };
+  const viewTable = find('views and interface counters', (t) => t.heading.includes('Views and interface counters'));
+  const subtrees = [...measurements.values()].map((m) => m.graphite.split('.')[1]!)
+    .concat(viewTable.rows.map((r) => ticked(r[1]!)[0]!.split('.')[1]!));
+  return { measurements, directions, commonTags, subtrees };
 }
 
 // ---- InfluxQL: which measurements, tags and fields a query names ----
