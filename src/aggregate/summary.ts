@@ -146,5 +146,3 @@ export function protocolName(p: number): string {
   return PROTOCOL_NAMES[p] ?? String(p);
 }
 
-// the service port and which protocols carry ports are flow keys (flow/keys.ts); summaries use them too
-export { hasPorts, servicePort } from '../flow/keys.js';

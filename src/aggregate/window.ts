@@ -3,9 +3,10 @@
 // per-portion path is arithmetic, with no allocation and no hashing; strings are built only in
 // summarize().
 import { IpVersion, ipv4ToString, ipv6ToString, type FlowRecord } from '../flow/record.js';
+import { servicePort } from '../flow/keys.js';
 import { Direction, DIRECTION_NAMES, type DirectionName } from '../classify/direction.js';
 import {
-  protocolName, saturate, servicePort,
+  protocolName, saturate,
   type ExporterRow, type GroupRow, type HostDirection, type HostRow, type IntervalSummary, type PortRow,
   type ProtocolRow, type RateTotals, type Totals,
 } from './summary.js';

@@ -10,7 +10,7 @@
 // in flight) counts them as dropped at once and ignores their callbacks should they fire later.
 import type { Counter, Metrics } from '../lib/counters.js';
 import { RateLimitedLog, type Logger } from '../lib/log.js';
-import { LineSender, LineSenderError, type SenderState } from '../export/line-sender.js';
+import { LineSender, type SenderState } from '../export/line-sender.js';
 
 export interface TransportOptions {
   host: string;
@@ -40,9 +40,6 @@ export interface Transport {
   /** Sends what is queued, waiting at most `timeoutMs`; the rest is dropped (counted). */
   stop(timeoutMs: number): Promise<void>;
 }
-
-/** A connection or send failure; always retriable (the receiver may come back). */
-export class SyslogTransportError extends LineSenderError {}
 
 /** 65507: the largest UDP payload over IPv4 */
 const MAX_DATAGRAM = 65507;

@@ -8,17 +8,15 @@ import {
 import { KEY_NAMES, VIEW_ONLY_KEYS, type KeyName } from '../flow/keys.js';
 import type { ThresholdSpec } from '../alert/threshold.js';
 import type { AlertsOptions } from '../alert/alerting.js';
-import { FACILITY_NAMES, SYSLOG_DEFAULTS, type FacilityName, type SyslogOptions } from '../alert/syslog.js';
+import { FACILITY_NAMES, SYSLOG_DEFAULTS, type FacilityName } from '../alert/syslog.js';
 import { isIP } from 'node:net';
-import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, renderDuration, text, type FormatDef } from './formats.js';
+import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, text, type FormatDef } from './formats.js';
+import { renderDuration } from '../lib/duration.js';
 import type { Section } from './section.js';
 import { checkedFilter, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
 
 /** The keys a definition takes: all but the views' own (an interface counts a record twice). */
 const ALERT_KEYS: readonly string[] = KEY_NAMES.filter((k) => !VIEW_ONLY_KEYS.includes(k));
-
-/** The syslog sender's options as they are. */
-export type SyslogConfig = SyslogOptions;
 
 export interface AlertsConfig {
   alerts: AlertsOptions;

@@ -6,7 +6,6 @@ import { addressText, parseAddressBytes, parsePrefix, PrefixError } from '../cla
 import { renderDuration } from '../lib/duration.js';
 import { splitHostPort } from '../lib/hostport.js';
 
-export { renderDuration };
 
 export interface FormatDef<T = unknown> {
   /** convict format name; also shown in docs. */

@@ -8,7 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../lib/errors.js';
 import { FormatError, redactUrl, RESERVED_KEYS, type FormatDef } from './formats.js';
 import { distance } from '../lib/distance.js';
-import { argName, envName, isLeaf, listLeaves, schema as fullSchema, type Config, type Leaf, type LeafInfo, type Section } from './schema.js';
+import { argName, envName, listLeaves, schema as fullSchema, type Config, type LeafInfo } from './schema.js';
+import { isLeaf, type Leaf, type Section } from './section.js';
 
 /** Top-level keys a running collector applies on SIGHUP (Pipeline.reload); others need a restart. */
 export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts', 'views'];

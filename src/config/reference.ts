@@ -9,7 +9,8 @@ import { ALERT_FORMATS } from './alerts.js';
 import { VIEW_FORMATS } from './views.js';
 import { SINK_FORMATS } from './sinks.js';
 import { ENV_NOT_CONFIG, RELOADABLE_KEYS } from './load.js';
-import { isLeaf, listLeaves, schema, STATE_FORMATS, type LeafInfo, type Section } from './schema.js';
+import { listLeaves, schema, STATE_FORMATS, type LeafInfo } from './schema.js';
+import { isLeaf, type Section } from './section.js';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (s: string): string => `\`${cell(s)}\``;

@@ -3,9 +3,10 @@
 // are derived from the key path, so they cannot drift: aggregate.topHosts → FLOWBRIDGE_AGGREGATE_TOP_HOSTS
 // and --aggregate-top-hosts.
 import {
-  bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, renderDuration, text, wholeSeconds,
+  bool, duration, hostPortList, oneOf, positiveInt, prefixGroups, prefixList, rateMap, text, wholeSeconds,
   type FormatDef,
 } from './formats.js';
+import { renderDuration } from '../lib/duration.js';
 import { RECORD_LIMITS_DEFAULTS } from '../flow/normalize.js';
 import { AGGREGATOR_DEFAULTS, ASSIGN_MODES, type AssignMode } from '../aggregate/aggregator.js';
 import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
@@ -18,7 +19,6 @@ import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
 import { UDP_DEFAULTS } from '../ingest/udp.js';
 import { isLeaf, type Leaf, type Section } from './section.js';
 
-export { isLeaf, type Leaf, type Section };
 
 // ---- the loaded configuration (normalized: durations in ms, host:port and prefixes canonical text) ----
 

@@ -7,8 +7,9 @@ import { InfluxConfigError } from '../export/influx-v1.js';
 import { GRAPHITE_DEFAULTS, type GraphiteSinkOptions } from '../export/graphite.js';
 import { MEASUREMENTS } from '../export/series.js';
 import {
-  bool, duration, FormatError, hostPort, httpUrl, oneOf, parseHostPort, positiveInt, renderDuration, text, type FormatDef,
+  bool, duration, FormatError, hostPort, httpUrl, oneOf, parseHostPort, positiveInt, text, type FormatDef,
 } from './formats.js';
+import { renderDuration } from '../lib/duration.js';
 import type { Section } from './section.js';
 
 export interface SinksConfig {

@@ -1,7 +1,8 @@
 // Configuration of the built-in web page and status endpoints. schema.ts lists it; the defaults are
 // the web server's (WEB_DEFAULTS), and cfg.web is the server's options as it is.
 import { WEB_DEFAULTS, type WebOptions } from '../web/server.js';
-import { bool, duration, hostPort, positiveInt, renderDuration, text } from './formats.js';
+import { bool, duration, hostPort, positiveInt, text } from './formats.js';
+import { renderDuration } from '../lib/duration.js';
 import type { Section } from './section.js';
 
 export interface WebConfig {

@@ -13,9 +13,10 @@ import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { logPrefixSchema, OldPointWarning } from './graphite-hints.js';
 import { LineSender, type Batch } from './line-sender.js';
 import {
-  alertSeries, ALERTS, graphiteNode, graphitePath, graphitePrefix, graphiteTags, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters,
-  type ExtraTags, type MeasurementDef, type SinkRow,
+  alertSeries, ALERTS, graphitePath, graphitePrefix, graphiteTags, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters,
+  type ExtraTags, type SinkRow,
 } from './series.js';
+import { graphiteNode, type MeasurementDef } from './series-defs.js';
 import type { Sink } from './sink.js';
 
 export interface GraphiteSinkOptions {

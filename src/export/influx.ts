@@ -15,8 +15,9 @@ import type { Metrics } from '../lib/counters.js';
 import { RateLimitedLog, silentLogger, type Logger } from '../lib/log.js';
 import { EMPTY_TOKEN_WARNING, partialWriteRejected, rejectionHint, v1AuthHeaders, writePath } from './influx-v1.js';
 import {
-  alertSeries, ALERTS, influxFields, influxSeriesKey, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters, type ExtraTags, type MeasurementDef, type SinkRow,
+  alertSeries, ALERTS, influxFields, influxSeriesKey, MAX_CACHED_MEASUREMENTS, SeriesWalker, SinkCounters, type ExtraTags, type SinkRow,
 } from './series.js';
+import type { MeasurementDef } from './series-defs.js';
 import type { Sink } from './sink.js';
 import { wallClock } from '../lib/clock.js';
 

@@ -9,7 +9,6 @@ import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import { float, graphiteNode, int, nonZero, OTHER, RATE_FIELDS, setRates, type FieldDef, type MeasurementDef, type SeriesVisitor } from './series-defs.js';
 import { INTERFACE_COUNTERS, VIEWS, ViewSeries } from './series-views.js';
 
-export { graphiteNode, OTHER, RATE_FIELDS, setRates, type FieldDef, type MeasurementDef, type SeriesVisitor } from './series-defs.js';
 
 const EXPORTER_FIELDS: readonly FieldDef[] = [...RATE_FIELDS, int('records')];
 /** per-interval deltas of one sink's counters, and its queue depth at write time */

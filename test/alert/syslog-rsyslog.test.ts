@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { alertJson, SyslogSender } from '../../src/alert/syslog.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { SyslogConfig } from '../../src/config/alerts.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { makeCerts, rsyslogMissing, rsyslogTlsMissing, startRsyslog, type Received } from '../helpers/rsyslog.js';
@@ -25,7 +24,7 @@ if (missing) {
   function sender(t: Tap, syslog: Record<string, unknown>): { s: SyslogSender; m: Metrics } {
     const cfg = loadConfig({ argv: [], env: {}, overrides: { alerts: { syslog: { host: '127.0.0.1', reconnectMin: '50ms', reconnectMax: '200ms', ...syslog } } } });
     const m = new Metrics();
-    const s = new SyslogSender(cfg.alerts.syslog as SyslogConfig, { metrics: m, log: silentLogger });
+    const s = new SyslogSender(cfg.alerts.syslog, { metrics: m, log: silentLogger });
     t.teardown(() => s.stop(100)); // also when an assertion throws: no reconnect loop left behind
     return { s, m };
   }

@@ -1,8 +1,9 @@
 import t, { type Test } from 'tap';
 import {
   bool, duration, FormatError, hostPort, hostPortList, oneOf, parseHostPort, positiveInt, prefixGroups, prefixList,
-  rateMap, renderDuration, text, wholeSeconds, MAX_DURATION_MS,
+  rateMap, text, wholeSeconds, MAX_DURATION_MS,
 } from '../../src/config/formats.js';
+import { renderDuration } from '../../src/lib/duration.js';
 
 function fails(t: Test, fn: () => unknown, expected: RegExp, sub = '', value?: unknown): void {
   try {

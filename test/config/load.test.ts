@@ -1,7 +1,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { defaultConfig, loadConfigFrom, printConfig, renderConfig, type LoadOptions } from '../../src/config/load.js';
-import { listLeaves, schema, type Config, type Section } from '../../src/config/schema.js';
+import { listLeaves, schema, type Config } from '../../src/config/schema.js';
+import type { Section } from '../../src/config/section.js';
 import { duration, positiveInt, text } from '../../src/config/formats.js';
 import { errorOf, load } from '../helpers/config.js';
 

@@ -14,7 +14,7 @@ import { replay } from '../../src/ingest/replay.js';
 import { Metrics } from '../../src/lib/counters.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { carbonMissing, startCarbon, whisperInfo } from '../helpers/carbon.js';
-import { graphiteNode } from '../../src/export/series.js';
+import { graphiteNode } from '../../src/export/series-defs.js';
 import { freeTcpPort } from '../helpers/ports.js';
 import { truth } from '../helpers/truth.js';
 

@@ -6,9 +6,9 @@ import { Point } from '@influxdata/influxdb-client';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
 import { GraphiteSink } from '../../src/export/graphite.js';
 import {
-  ALERT_TEXT_FIELDS, alertSeries, graphiteNode, graphitePrefix, graphiteTagValue, influxFields, influxSeriesKey, MEASUREMENTS,
-  SeriesWalker, type FieldDef, type MeasurementDef,
+  ALERT_TEXT_FIELDS, alertSeries, graphitePrefix, graphiteTagValue, influxFields, influxSeriesKey, MEASUREMENTS, SeriesWalker,
 } from '../../src/export/series.js';
+import { graphiteNode, type FieldDef, type MeasurementDef } from '../../src/export/series-defs.js';
 import { Metrics } from '../../src/lib/counters.js';
 
 const z = { bytes: 0, packets: 0, flows: 0 };
