@@ -10,6 +10,7 @@ import { Pipeline } from '../src/pipeline.js';
 import { readUdpPackets } from '../src/ingest/pcap.js';
 import { rssMB, type BenchRow } from './report.js';
 import { datagrams, type GenFormat } from './gen.js';
+import { DEFAULT_VIEWS, VIEW_DEFAULTS, type ViewSpec } from '../src/aggregate/views.js';
 
 const FIX = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
@@ -29,8 +30,8 @@ function synthetic(format: GenFormat): Datagram[] {
 /** One pass over the datagrams; returns the records it produced. */
 type Pass = () => number;
 
-function pipelinePass(dgrams: Datagram[], assign = 'spread'): { pass: Pass; perDatagram: number } {
-  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m', assign } } });
+function pipelinePass(dgrams: Datagram[], assign = 'spread', views?: ViewSpec[]): { pass: Pass; perDatagram: number } {
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m', assign }, ...(views ? { views } : {}) } });
   const p = new Pipeline(cfg, { time: 'event' });
   for (const d of dgrams) p.onDatagram(d.buf, d.src, d.ts); // learn templates
   const perDatagram = p.metrics.total('records_total') / dgrams.length;
@@ -125,5 +126,28 @@ export async function run(): Promise<BenchRow[]> {
   rows.push({ name: 'flowbridge netflow5 (synthetic), again', value: spread!, unit: 'records/s', notes: 'measured beside the next row' });
   rows.push({ name: 'flowbridge netflow5 (synthetic), aggregate.assign=end', value: end!, unit: 'records/s',
     baseline: 'flowbridge netflow5 (synthetic), again', notes: 'no spreading: one interval per record' });
+  rows.push(...viewCosts());
   return rows;
+}
+
+/**
+ * What views cost (docs/performance.md): the softflowd v5 capture with no view, the default ones, and
+ * the defaults plus one view of each other kind, in alternating slices; reported in ns per record.
+ */
+function viewCosts(): BenchRow[] {
+  const dgrams = load('softflowd-v5.pcap');
+  const view = (name: string, keys: ViewSpec['keys']): ViewSpec => ({ ...VIEW_DEFAULTS, name, keys });
+  const sets: [string, ViewSpec[]][] = [
+    ['views: []', []],
+    ['default views', [...DEFAULT_VIEWS]],
+    ['default + [remoteas]', [...DEFAULT_VIEWS, view('as', ['remoteas'])]],
+    ['default + [localhost, remotehost]', [...DEFAULT_VIEWS, view('conversations', ['localhost', 'remotehost'])]],
+    ['default + [protocol, serviceport]', [...DEFAULT_VIEWS, view('services', ['protocol', 'serviceport'])]],
+  ];
+  const rps = rates(sets.map(([, v]) => pipelinePass(dgrams, 'spread', v).pass));
+  return sets.map(([name], i) => ({
+    name: `flowbridge netflow5 (softflowd), ${name}`, value: 1e9 / rps[i]!, unit: 'ns/record',
+    baseline: i === 0 ? undefined : 'flowbridge netflow5 (softflowd), views: []',
+    notes: `${Math.round(rps[i]!).toLocaleString('en-US')} records/s`,
+  }));
 }

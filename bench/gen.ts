@@ -374,7 +374,8 @@ export function datagrams(format: GenFormat, count: number, t0Ms: number, opts: 
 }
 
 /** NetFlow v5 datagrams of 30 records each: sources 10.x.y.z (distinct, inside home) to one outside host. */
-export function* floodV5(sources: number, bytes: number, exportSec: number): Generator<Buffer> {
+/** `remote`: the distinct addresses are remote sources (100/8) sending to 10.0.0.1, not sources in 10/8. */
+export function* floodV5(sources: number, bytes: number, exportSec: number, remote = false): Generator<Buffer> {
   const buf = Buffer.alloc(24 + 48 * 30);
   for (let i = 0; i < sources; i += 30) {
     const n = Math.min(30, sources - i);
@@ -385,8 +386,9 @@ export function* floodV5(sources: number, bytes: number, exportSec: number): Gen
     buf.writeUInt32BE(exportSec, 8);
     for (let j = 0; j < n; j++) {
       const o = 24 + 48 * j;
-      buf.writeUInt32BE((0x0a000000 + ((i + j) * 7919) % 0x1000000) >>> 0, o); // distinct sources in 10/8
-      buf.writeUInt32BE(0xc6336401, o + 4); // 198.51.100.1
+      const spoofed = ((remote ? 0x64000000 : 0x0a000000) + ((i + j) * 7919) % 0x1000000) >>> 0; // distinct in 100/8 or 10/8
+      buf.writeUInt32BE(spoofed, o);
+      buf.writeUInt32BE(remote ? 0x0a000001 : 0xc6336401, o + 4); // 10.0.0.1 or 198.51.100.1
       buf.writeUInt32BE(1, o + 16);
       buf.writeUInt32BE(bytes, o + 20);
       buf.writeUInt32BE(99_000, o + 24);

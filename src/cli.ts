@@ -104,7 +104,7 @@ function version(): string {
  */
 async function startWeb(cfg: Config, metrics: Metrics, log: Logger): Promise<WebServer | undefined> {
   if (!cfg.web.enabled) return undefined;
-  const web = new WebServer(cfg.web, { metrics, log, intervalSec: cfg.interval / 1000 });
+  const web = new WebServer(cfg.web, { metrics, log, intervalSec: cfg.interval / 1000, views: cfg.views });
   try {
     await web.start(); // before the pipeline: /healthz answers 503 while it starts
     return web;
@@ -182,6 +182,7 @@ function reloader(cli: Cli, app: Running, log: Logger): Reloader {
       // the old sinks flush what they hold as they stop; a new one that fails to start changes nothing
       await fanout.replace(sinks);
       live.pipeline.reload(next);
+      web?.setViews(next.views);
       const restart = restartKeys(app.cfg, next);
       const merged = { ...app.cfg } as Record<string, unknown>;
       for (const k of RELOADABLE_KEYS) merged[k] = (next as unknown as Record<string, unknown>)[k];

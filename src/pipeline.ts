@@ -15,6 +15,8 @@ import { SamplingTable } from './decode/sampling.js';
 import { SflowDecoder } from './decode/sflow.js';
 import { SflowCounterStore } from './decode/counters-sflow.js';
 import { InterfaceCounters } from './aggregate/interface-counters.js';
+import { InterfaceNames } from './decode/interface-names.js';
+import { labelInterfaces } from './aggregate/interface-labels.js';
 import { TemplateCache } from './decode/templates.js';
 import { Format, type FlowRecord } from './flow/record.js';
 import type { RecordObserver } from './flow/observer.js';
@@ -56,6 +58,8 @@ export class Pipeline {
   readonly sflowCounters: SflowCounterStore;
   /** sFlow counter samples' rises per interval of arrival, taken by deliver() */
   readonly interfaces: InterfaceCounters;
+  /** interface names, learned from v9/IPFIX options data and configured (`interfaces`), put on the summaries */
+  readonly interfaceNames: InterfaceNames;
   readonly dispatcher: Dispatcher;
   classifier: Classifier;
   readonly aggregator: Aggregator;
@@ -102,6 +106,9 @@ export class Pipeline {
       report: (err) => this.dispatcher.reportError(err, err.exporter, err.version === 9 ? Format.NetflowV9 : Format.Ipfix),
     });
     this.sampling = new SamplingTable();
+    this.interfaceNames = new InterfaceNames({ metrics: m });
+    this.interfaceNames.configure(cfg.interfaces);
+    const names = this.interfaceNames;
     // registered in this order: late parts, skipped intervals, saturated counters
     const stats = new CollectorStats(m, () => this.aggregator);
     this.saturated = m.counter('aggregate_counters_saturated_total', 'Interval counters capped at 2^53 - 1');
@@ -115,8 +122,8 @@ export class Pipeline {
     this.dispatcher = new Dispatcher({
       decoders: {
         [Format.NetflowV5]: new Netflow5Decoder({ report: reporter(Format.NetflowV5) }),
-        [Format.NetflowV9]: new Netflow9Decoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.NetflowV9) }),
-        [Format.Ipfix]: new IpfixDecoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.Ipfix) }),
+        [Format.NetflowV9]: new Netflow9Decoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.NetflowV9), names }),
+        [Format.Ipfix]: new IpfixDecoder({ templates: this.templates, sampling: this.sampling, report: reporter(Format.Ipfix), names }),
         [Format.Sflow]: new SflowDecoder({ report: reporter(Format.Sflow), counters: this.sflowCounters }),
       },
       metrics: m,
@@ -161,12 +168,14 @@ export class Pipeline {
    * Applies a reloaded configuration's home networks and exporter allow-list without closing an
    * interval: groups keep their index and new ones are appended (the registry tells the aggregator).
    * Views: an unchanged one keeps counting, a new or changed one counts from now on (Aggregator.setViews).
+   * Configured interface names label the next summary on.
    */
   reload(cfg: Config): void {
     checkViews(cfg, this.groups.with(Object.keys(cfg.networks))); // throws before anything changes
     this.classifier = new Classifier(cfg.networks, this.groups);
     this.aggregator.setViews(cfg.views);
     this.dispatcher.setAllow(allowList(cfg.exporters.allow));
+    this.interfaceNames.configure(cfg.interfaces);
   }
 
   /** Event time: the record's times rebased (replay --shift-to-now), then the clock moved to its end. */
@@ -247,6 +256,12 @@ export class Pipeline {
     this.templates.dropAllPending();
     if (nowMs !== undefined) this.aggregator.setClock(nowMs);
     this.aggregator.flush(nowMs !== undefined);
+    // counter samples after the capture's last flow: their intervals are emitted too, with no flows
+    const k = this.interfaces.lastOpen();
+    if (k >= 0) {
+      this.aggregator.setClock(k * this.intervalMs);
+      this.aggregator.flush(true);
+    }
     for (const o of this.observers) await o.flush();
   }
 
@@ -262,6 +277,7 @@ export class Pipeline {
   private deliver(s: IntervalSummary): void {
     const ifs = this.interfaces.take(s.start / s.interval, s.interval);
     if (ifs !== undefined) s.interfaces = ifs;
+    labelInterfaces(s, this.interfaceNames);
     if (s.stats.saturated) this.saturated.inc(s.stats.saturated);
     this.countCapped(s);
     this.opts.onSummary?.(s);

@@ -43,3 +43,31 @@ t.test('1,000,000 spoofed sources in one interval: memory bounded by the caps, t
   t.ok(floodInterval.stats.hostOverflow >= 1_000_000 - cfg.aggregate.maxHosts, `${floodInterval.stats.hostOverflow} records beyond the ${cfg.aggregate.maxHosts}-host table went to "other"`);
   t.end();
 });
+
+t.test('1,000,000 spoofed remote sources with the default views: tuples capped and counted, totals exact', (t) => {
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.0.0.0/8'] } } });
+  t.same(cfg.views.map((v) => v.name), ['interfaces', 'remotehosts'], 'the default views');
+  const out: IntervalSummary[] = [];
+  const p = new Pipeline(cfg, { time: 'event', onSummary: (s) => out.push(s) });
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0, i = 0;
+  for (const d of floodV5(1_000_000, 40, T0 + 100, true)) {
+    p.onDatagram(d, '192.0.2.66', (T0 + 100) * 1000);
+    if ((++i & 1023) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  p.aggregator.flush();
+  peak = Math.max(peak, process.memoryUsage().rss);
+  t.ok(peak - rss0 < 120 * 1024 * 1024, `RSS grew ${Math.round((peak - rss0) / 1e6)} MB (from ${Math.round(rss0 / 1e6)} MB) for 1M remote sources`);
+  t.equal(out.length, 1);
+  const s = out[0]!;
+  t.same([s.directions.in.bytes, s.directions.in.packets], [40_000_000, 1_000_000], 'every record counted, as in');
+  const rows = s.views!.remotehosts!;
+  t.equal(rows.length, 100, 'top 100 listed');
+  const other = s.viewsOther!.remotehosts!.in!;
+  t.equal(rows.reduce((a, r) => a + r.bytes, 0) + other.bytes, 40_000_000, 'rows + other = in, exactly');
+  t.equal(rows.reduce((a, r) => a + r.packets, 0) + other.packets, 1_000_000);
+  t.equal(s.stats.viewTuplesCapped!.remotehosts, 1_000_000 - cfg.aggregate.maxViewTuples, 'records past the tuple cap counted');
+  t.equal(p.metrics.total('view_tuples_capped_total'), 1_000_000 - cfg.aggregate.maxViewTuples, 'and in the self-metric');
+  t.end();
+});

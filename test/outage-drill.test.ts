@@ -44,7 +44,8 @@ const BUFFERS = { influxLines: 150, graphiteLines: 200, syslogMessages: 2 };
 const DIRS = ['in', 'out', 'internal', 'external'] as const;
 /** every measurement with a field each of its points has */
 const MEASUREMENTS = [['traffic', 'bytes'], ['hosts', 'bytes'], ['ports', 'bytes'], ['protocols', 'bytes'], ['networks', 'bytes'],
-  ['exporters', 'bytes'], ['collector', 'intervalRecords'], ['sinks', 'lines'], ['alerts', 'value']] as const;
+  ['exporters', 'bytes'], ['collector', 'intervalRecords'], ['sinks', 'lines'], ['alerts', 'value'],
+  ['view_interfaces', 'bytes'], ['view_remotehosts', 'bytes'], ['interface_counters', 'octets']] as const;
 
 const [influxd, carbon, rs] = await Promise.all([
   startInfluxd(t, { databases: ['drill'] }),

@@ -24,6 +24,8 @@ export interface InterfaceRow {
   ifSpeed: number;
   in: InterfaceTotals;
   out: InterfaceTotals;
+  /** the interface's name, configured or learned (interface-labels.ts; absent when unknown) */
+  ifName?: string;
 }
 
 export const INTERFACE_COUNTER_DEFAULTS = {
@@ -141,6 +143,13 @@ export class InterfaceCounters {
       }
     }
     return out;
+  }
+
+  /** The latest interval holding rises not yet taken, -1 when none. */
+  lastOpen(): number {
+    let last = -1;
+    for (const k of this.open.keys()) if (k > last) last = k;
+    return last;
   }
 
   /** maxIntervals open: the oldest interval's rows join the next one's (their totals are kept). */

@@ -76,11 +76,29 @@ export class KeyIndex {
     return e;
   }
 
+  /** Id of a two-word key (a view's exporter and interface), as find1. */
+  find2(a: number, b: number, create: boolean): number {
+    const slots = this.slots, keys = this.keys, mask = slots.length - 1;
+    let i = hash2(a, b) >>> (32 - this.bits);
+    for (;;) {
+      const e = slots[i]!;
+      if (e === 0) break;
+      const at = (e - 1) * 2;
+      if (keys[at] === a && keys[at + 1] === b) return e - 1;
+      i = (i + 1) & mask;
+    }
+    if (!create || this.size >= this.max) return -1;
+    const e = this.add(0);
+    this.keys[2 * e] = a; this.keys[2 * e + 1] = b;
+    slots[i] = e + 1;
+    this.checkLoad();
+    return e;
+  }
+
   /** Id of a key of `width` words (views' key tuples: words[0 .. width)), as find1. */
   findN(words: Int32Array, create: boolean): number {
     const slots = this.slots, keys = this.keys, mask = slots.length - 1, w = this.width;
-    const h = w === 4 ? hash4(words[0]!, words[1]!, words[2]!, words[3]!) : hashN(words, 0, w);
-    let i = h >>> (32 - this.bits);
+    let i = hashAt(words, 0, w) >>> (32 - this.bits);
     for (;;) {
       const e = slots[i]!;
       if (e === 0) break;
@@ -167,7 +185,7 @@ export class KeyIndex {
         slots[2 * i + 1] = e + 1;
       } else {
         const at = e * this.width;
-        let i = (this.width === 4 ? hash4(keys[at]!, keys[at + 1]!, keys[at + 2]!, keys[at + 3]!) : hashN(keys, at, this.width)) >>> (32 - this.bits);
+        let i = hashAt(keys, at, this.width) >>> (32 - this.bits);
         while (slots[i] !== 0) i = (i + 1) & mask;
         slots[i] = e + 1;
       }
@@ -180,7 +198,16 @@ function hash4(a: number, b: number, c: number, d: number): number {
   return Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1);
 }
 
-/** Hash of the `n` words at `at` (n other than 1 and 4). */
+function hash2(a: number, b: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1);
+}
+
+/** Hash of the `n` words at `at`, as find2, find4 and findN compute it for their widths. */
+function hashAt(w: Int32Array, at: number, n: number): number {
+  return n === 4 ? hash4(w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!) : n === 2 ? hash2(w[at]!, w[at + 1]!) : hashN(w, at, n);
+}
+
+/** Hash of the `n` words at `at` (n other than 1, 2 and 4). */
 function hashN(w: Int32Array, at: number, n: number): number {
   let h = 0x811c9dc5 ^ n;
   for (let i = 0; i < n; i++) h = Math.imul(h ^ w[at + i]!, 0x85ebca6b) ^ (h >>> 15);

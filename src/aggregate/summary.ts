@@ -49,6 +49,8 @@ export interface ViewRow extends Totals {
   key: Record<string, string | number>;
   /** absent in a view counted per: none */
   direction?: DirectionName;
+  /** views keyed by interface: the interface's name, configured or learned (absent when unknown) */
+  ifName?: string;
 }
 
 /** The rest of a view's traffic, per direction (or under "all" for per: none). */

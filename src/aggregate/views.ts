@@ -2,7 +2,9 @@
 // view's tuples get dense ids in a KeyIndex shared by the open intervals, as hosts do (keyindex.ts):
 // a record's tuple is encoded into integer words and hashed once, however many intervals it spans,
 // and each interval adds its portion at the id's offset. Addresses are words, exporters small ids,
-// so no string is built per record; key values become text only in summarize().
+// so no string is built per record; key values become text only in summarize(). IPv4 and IPv6
+// records have an index each (Shape): an IPv4 address is one word, so a remote-host view is find1,
+// one probe of one cache line, as the hosts are.
 import { DIRECTION_NAMES, type DirectionName } from '../classify/direction.js';
 import { compileFilter, parseFilter, type Matcher } from '../flow/filter.js';
 import { addressIsSource, groupName, isAddressKey, Key, keyIndex, numericKey, type KeyName } from '../flow/keys.js';
@@ -27,11 +29,10 @@ export interface ViewSpec {
 /** What a view leaves out. */
 export const VIEW_DEFAULTS = { top: 100, per: 'direction' as ViewPer, filter: '' };
 /**
- * The views docs/output.md suggests to start with. Not on by default: each view costs every record a
- * lookup (measured with these two: about +50 % per record on the softflowd v5 capture in-process, and
- * 20 % loss instead of under 1 % at 1M records/s over UDP; docs/performance.md).
+ * The views counted unless the configuration says otherwise (`views: []` turns them off): traffic per
+ * interface and per remote host. Their cost per record is in docs/performance.md.
  */
-export const SUGGESTED_VIEWS: readonly ViewSpec[] = [
+export const DEFAULT_VIEWS: readonly ViewSpec[] = [
   { name: 'interfaces', keys: ['exporter', 'interface'], ...VIEW_DEFAULTS },
   { name: 'remotehosts', keys: ['remotehost'], ...VIEW_DEFAULTS },
 ];
@@ -41,117 +42,195 @@ const MAX_EXPORTERS = 65_536;
 /** viewsOther key of a view counted per: none */
 const ALL = 'all';
 
+/** How a view encodes a record's tuple: the default views' key lists have a path of their own. */
+const enum Form { Any, Address, Interface }
+
+/** A view's key layout for one address family: an address is one word in IPv4 records, four in IPv6 ones. */
+export class Shape {
+  readonly index: KeyIndex;
+  readonly pages: PagePool;
+  /** the prepared record's tuple */
+  readonly words: Int32Array;
+
+  constructor(readonly width: number, stride: number, maxTuples: number) {
+    // one word: find1 (key beside the id in its slot); else findN, which needs two words at least
+    this.index = new KeyIndex(width === 1 ? 1 : Math.max(width, 2), maxTuples, 8);
+    this.words = new Int32Array(Math.max(width, 2));
+    this.pages = new PagePool(stride, (maxTuples >>> PAGE_BITS) + 1);
+  }
+
+  /** Id of the prepared tuple, created when absent and `room`; -1 when absent without room. */
+  find(room: boolean): number {
+    const w = this.words;
+    switch (this.width) {
+      case 1: return this.index.find1(w[0]!, 0, room);
+      case 2: return this.index.find2(w[0]!, w[1]!, room);
+      case 4: return this.index.find4(w[0]!, w[1]!, w[2]!, w[3]!, 0, room);
+      default: return this.index.findN(w, room);
+    }
+  }
+}
+
 /** One configured view, compiled: its key words, filter, ids, and the tuples of the record prepared last. */
 export class View {
   readonly keys: Uint8Array;
-  /** words per tuple: 4 per address key, 1 per other key, at least 2 (KeyIndex.findN) */
-  readonly width: number;
-  readonly index: KeyIndex;
-  readonly pages: PagePool;
+  /** IPv4 records and views without an address key; IPv6 records (null without an address key) */
+  readonly s4: Shape;
+  readonly s6: Shape | null;
   /** doubles per id: a triple per direction, or one */
   readonly stride: number;
   readonly perDirection: boolean;
-  /** word of the interface key, -1 when the view has none */
-  readonly ifWord: number;
+  /** key position of the interface key, -1 when the view has none */
+  readonly ifKey: number;
   /** the direction names this view reports (in and out only with the interface key) */
   readonly directions: readonly number[];
+  private readonly form: Form;
   private readonly matcher: Matcher | null;
-  private readonly words: Int32Array;
-  // the record prepared last: up to two tuples (an interface view counts the input and output side);
-  // id -1 = over the cap ("other"); at = offset in the id's page; d = offset of the direction's triple
+  // the record prepared last: its shape (0 = s4, 1 = s6) and up to two tuples (an interface view counts
+  // the input and output side); id -1 = over the cap ("other"); at = offset in the id's page; d = offset
+  // of the direction's triple
   n = 0;
+  sh = 0;
   id0 = -1; at0 = 0; d0 = 0;
   id1 = -1; at1 = 0; d1 = 0;
 
-  constructor(readonly spec: ViewSpec, groupNames: readonly string[], maxTuples: number) {
+  constructor(readonly spec: ViewSpec, groupNames: readonly string[], readonly maxTuples: number) {
     this.keys = Uint8Array.from(spec.keys, (k) => keyIndex(k));
-    let w = 0, ifWord = -1;
-    for (const k of this.keys) {
-      if (k === Key.Interface) ifWord = w;
-      w += isAddressKey(k) ? 4 : 1;
-    }
-    this.width = Math.max(w, 2);
-    this.words = new Int32Array(this.width);
-    this.ifWord = ifWord;
+    let addrs = 0;
+    for (const k of this.keys) if (isAddressKey(k)) addrs++;
+    this.ifKey = this.keys.indexOf(Key.Interface);
     this.perDirection = spec.per === 'direction';
-    this.stride = this.perDirection ? 12 : 3;
-    this.index = new KeyIndex(this.width, maxTuples, 8);
-    this.pages = new PagePool(this.stride, (maxTuples >>> PAGE_BITS) + 1);
+    // keys that exist for in and out traffic only (or an interface's two sides) need two triples, not four
+    const twoWay = this.ifKey >= 0 || this.keys.some((k) => k === Key.LocalHost || k === Key.RemoteHost || k === Key.RemoteAs);
+    this.stride = !this.perDirection ? 3 : twoWay ? 6 : 12;
+    const others = this.keys.length - addrs;
+    this.s4 = new Shape(others + addrs, this.stride, maxTuples);
+    this.s6 = addrs > 0 ? new Shape(others + 4 * addrs, this.stride, maxTuples) : null;
     this.matcher = spec.filter.trim() === '' ? null : compileFilter(parseFilter(spec.filter), groupNames);
-    this.directions = !this.perDirection ? [0] : ifWord >= 0 ? [0, 1] : [0, 1, 2, 3];
+    this.directions = !this.perDirection ? [0] : twoWay ? [0, 1] : [0, 1, 2, 3];
+    const ks = this.keys;
+    this.form = ks.length === 1 && addrs === 1 ? Form.Address
+      : ks.length === 2 && ks[0] === Key.Exporter && ks[1] === Key.Interface ? Form.Interface : Form.Any;
+  }
+
+  /** Tuples the view holds ids for, both families. */
+  get size(): number {
+    return this.s4.index.size + (this.s6 === null ? 0 : this.s6.index.size);
   }
 
   /** Encodes the record's tuple(s) and looks up their ids; n = 0 when it does not count here. */
   prepare(rec: FlowRecord, d: number, sg: number, dg: number, exporters: ViewExporters): void {
     this.n = 0;
     if (this.matcher !== null && !this.matcher.match(rec, d, sg, dg)) return;
-    const w = this.words, keys = this.keys;
-    let at = 0, full = false;
+    // the default views have a path of their own: a generic tuple costs more (docs/performance.md)
+    if (this.form === Form.Address) this.prepareAddress(rec, d);
+    else if (this.form === Form.Interface) this.prepareInterface(rec, exporters);
+    else this.prepareAny(rec, d, sg, dg, exporters);
+  }
+
+  /** One address key alone (remotehost, localhost, ipsource, ipdestination). */
+  private prepareAddress(rec: FlowRecord, d: number): void {
+    const side = addressIsSource(this.keys[0]!, rec, d);
+    if (side < 0) return;
+    const room = this.size < this.maxTuples;
+    let id: number;
+    if (rec.ipVersion === IpVersion.V6) {
+      const a = side === 1 ? rec.src6 : rec.dst6;
+      id = this.s6!.index.find4(word(a, 0), word(a, 4), word(a, 8), word(a, 12), 0, room);
+      this.sh = 1;
+    } else {
+      id = this.s4.index.find1((side === 1 ? rec.src4 : rec.dst4) | 0, 0, room);
+      this.sh = 0;
+    }
+    this.n = 1;
+    this.id0 = id;
+    this.d0 = this.perDirection ? d * 3 : 0;
+    this.at0 = (id & PAGE_MASK) * this.stride + this.d0;
+  }
+
+  /** exporter and interface: the input interface received the record (in), the output one sent it (out). */
+  private prepareInterface(rec: FlowRecord, exporters: ViewExporters): void {
+    const inIf = rec.inIf, outIf = rec.outIf;
+    if (inIf <= 0 && outIf <= 0) return;
+    const x = exporters.id(rec.exporter), ix = this.s4.index, stride = this.stride;
+    this.sh = 0;
+    if (inIf > 0) {
+      const id = x < 0 ? -1 : ix.find2(x, inIf | 0, ix.size < this.maxTuples);
+      this.id0 = id; this.d0 = 0; this.at0 = (id & PAGE_MASK) * stride; this.n = 1;
+    }
+    if (outIf > 0) {
+      const id = x < 0 ? -1 : ix.find2(x, outIf | 0, ix.size < this.maxTuples), dd = this.perDirection ? 3 : 0;
+      const at = (id & PAGE_MASK) * stride + dd;
+      if (this.n === 0) { this.id0 = id; this.d0 = dd; this.at0 = at; this.n = 1; }
+      else { this.id1 = id; this.d1 = dd; this.at1 = at; this.n = 2; }
+    }
+  }
+
+  private prepareAny(rec: FlowRecord, d: number, sg: number, dg: number, exporters: ViewExporters): void {
+    const v6 = this.s6 !== null && rec.ipVersion === IpVersion.V6;
+    const shape = v6 ? this.s6! : this.s4, w = shape.words, keys = this.keys;
+    let at = 0, ifAt = -1, full = false;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       if (isAddressKey(k)) {
         const side = addressIsSource(k, rec, d);
         if (side < 0) return;
-        if (rec.ipVersion === IpVersion.V6) {
+        if (v6) {
           const a = side === 1 ? rec.src6 : rec.dst6;
           w[at] = word(a, 0); w[at + 1] = word(a, 4); w[at + 2] = word(a, 8); w[at + 3] = word(a, 12);
-        } else {
-          // IPv4 as its IPv4-mapped IPv6 address
-          w[at] = 0; w[at + 1] = 0; w[at + 2] = 0xffff; w[at + 3] = side === 1 ? rec.src4 : rec.dst4;
-        }
-        at += 4;
+          at += 4;
+        } else w[at++] = (side === 1 ? rec.src4 : rec.dst4) | 0;
       } else if (k === Key.Exporter) {
         const id = exporters.id(rec.exporter);
         if (id < 0) full = true;
         w[at++] = id;
       } else if (k === Key.Interface) {
-        at++; // set per side below
+        ifAt = at++; // set per side below
       } else {
         const v = numericKey(k, rec, d, sg, dg);
         if (v < 0) return;
         w[at++] = v;
       }
     }
-    if (this.ifWord < 0) {
+    this.sh = v6 ? 1 : 0;
+    const stride = this.stride;
+    if (ifAt < 0) {
+      const id = full ? -1 : shape.find(this.size < this.maxTuples);
       this.n = 1;
-      this.id0 = full ? -1 : this.index.findN(w, true);
+      this.id0 = id;
       this.d0 = this.perDirection ? d * 3 : 0;
-      this.at0 = (this.id0 & PAGE_MASK) * this.stride + this.d0;
+      this.at0 = (id & PAGE_MASK) * stride + this.d0;
       return;
     }
-    // the interface key: the input interface received the record (in), the output one sent it (out)
     if (rec.inIf > 0) {
-      w[this.ifWord] = rec.inIf;
-      this.id0 = full ? -1 : this.index.findN(w, true);
-      this.d0 = 0;
-      this.at0 = (this.id0 & PAGE_MASK) * this.stride;
-      this.n = 1;
+      w[ifAt] = rec.inIf;
+      const id = full ? -1 : shape.find(this.size < this.maxTuples);
+      this.id0 = id; this.d0 = 0; this.at0 = (id & PAGE_MASK) * stride; this.n = 1;
     }
     if (rec.outIf > 0) {
-      w[this.ifWord] = rec.outIf;
-      const id = full ? -1 : this.index.findN(w, true), dd = this.perDirection ? 3 : 0;
-      const at2 = (id & PAGE_MASK) * this.stride + dd;
+      w[ifAt] = rec.outIf;
+      const id = full ? -1 : shape.find(this.size < this.maxTuples), dd = this.perDirection ? 3 : 0;
+      const at2 = (id & PAGE_MASK) * stride + dd;
       if (this.n === 0) { this.id0 = id; this.d0 = dd; this.at0 = at2; this.n = 1; }
       else { this.id1 = id; this.d1 = dd; this.at1 = at2; this.n = 2; }
     }
   }
 
-  /** The key object of tuple `id`, built from its words (summary time only). */
-  keyOf(id: number, exporters: ViewExporters, groupNames: readonly string[]): Record<string, string | number> {
+  /** The key object of tuple `id` of shape `sh`, built from its words (summary time only). */
+  keyOf(sh: number, id: number, exporters: ViewExporters, groupNames: readonly string[]): Record<string, string | number> {
     const out: Record<string, string | number> = {};
-    const ks = this.index.keys;
-    let at = id * this.width;
+    const shape = sh === 0 ? this.s4 : this.s6!, ks = shape.index.keys;
+    let at = id * shape.index.width;
     for (let i = 0; i < this.keys.length; i++) {
       const k = this.keys[i]!, name = this.spec.keys[i]!;
       if (isAddressKey(k)) {
-        const a = ks[at]!, b = ks[at + 1]!, c = ks[at + 2]!, e = ks[at + 3]!;
-        if (a === 0 && b === 0 && c === 0xffff) out[name] = ipv4ToString(e >>> 0);
+        if (sh === 0) out[name] = ipv4ToString(ks[at++]! >>> 0);
         else {
           const bytes = new Uint8Array(16), dv = new DataView(bytes.buffer);
-          dv.setInt32(0, a); dv.setInt32(4, b); dv.setInt32(8, c); dv.setInt32(12, e);
+          for (let j = 0; j < 4; j++) dv.setInt32(4 * j, ks[at + j]!);
           out[name] = ipv6ToString(bytes);
+          at += 4;
         }
-        at += 4;
         continue;
       }
       const v = ks[at++]!;
@@ -210,25 +289,31 @@ export class OpenViews {
   /** Drops the ids no open interval uses, where worth it (between records). */
   compact(perWindow: readonly ViewCounters[][]): void {
     this.views.forEach((v, i) => {
-      if (v.index.crowded()) compactIndex(v.index, perWindow.map((list) => list[i]!.counters));
+      if (v.s4.index.crowded()) compactIndex(v.s4.index, perWindow.map((list) => list[i]!.c4));
+      const s6 = v.s6;
+      if (s6 !== null && s6.index.crowded()) compactIndex(s6.index, perWindow.map((list) => list[i]!.c6!));
     });
   }
 }
 
 /** One interval's counters of one view. */
 export class ViewCounters {
-  readonly counters: Counters;
+  /** per shape of the view (s4, s6) */
+  readonly c4: Counters;
+  readonly c6: Counters | null;
   /** per direction: the tuples past the cap (and, in summaries, past top) */
   readonly other = new Float64Array(12);
   /** records with a tuple past the cap this interval */
   capped = 0;
 
   constructor(readonly view: View) {
-    this.counters = new Counters(view.pages);
+    this.c4 = new Counters(view.s4.pages);
+    this.c6 = view.s6 === null ? null : new Counters(view.s6.pages);
   }
 
   reset(): void {
-    this.counters.reset();
+    this.c4.reset();
+    this.c6?.reset();
     this.other.fill(0);
     this.capped = 0;
   }
@@ -237,12 +322,13 @@ export class ViewCounters {
   add(b: number, p: number, f: number, isLast: boolean): void {
     const v = this.view;
     if (v.n === 0) return;
-    this.one(v.id0, v.at0, v.d0, b, p, f, isLast);
-    if (v.n === 2) this.one(v.id1, v.at1, v.d1, b, p, f, isLast);
+    const c = v.sh === 0 ? this.c4 : this.c6!;
+    this.one(c, v.id0, v.at0, v.d0, b, p, f, isLast);
+    if (v.n === 2) this.one(c, v.id1, v.at1, v.d1, b, p, f, isLast);
   }
 
-  private one(id: number, at: number, d: number, b: number, p: number, f: number, isLast: boolean): void {
-    const a = id >= 0 ? this.counters.at(id) : this.other, o = id >= 0 ? at : d;
+  private one(c: Counters, id: number, at: number, d: number, b: number, p: number, f: number, isLast: boolean): void {
+    const a = id >= 0 ? c.at(id) : this.other, o = id >= 0 ? at : d;
     a[o] += b; a[o + 1] += p; a[o + 2] += f;
     if (id < 0 && isLast) this.capped++;
   }
@@ -275,21 +361,15 @@ export function summarizeViews(list: readonly ViewCounters[], exporters: ViewExp
       const label: DirectionName | typeof ALL = v.perDirection ? DIRECTION_NAMES[d]! : ALL;
       const o: Totals = { bytes: vc.other[d * 3]!, packets: vc.other[d * 3 + 1]!, flows: vc.other[d * 3 + 2]! };
       other[label] = o;
-      const found: { id: number; t: Totals }[] = [];
-      const pages = vc.counters.pages;
-      for (let e = 0; e < v.index.size; e++) {
-        const pg = pages[e >>> PAGE_BITS]!;
-        if (pg.length === 0) { e |= PAGE_MASK; continue; }
-        const at = (e & PAGE_MASK) * v.stride + d * 3;
-        if (pg[at] === 0 && pg[at + 1] === 0 && pg[at + 2] === 0) continue;
-        found.push({ id: e, t: { bytes: pg[at]!, packets: pg[at + 1]!, flows: pg[at + 2]! } });
-      }
-      found.sort((a, b) => b.t.bytes - a.t.bytes || b.t.packets - a.t.packets || b.t.flows - a.t.flows || a.id - b.id);
-      found.forEach(({ id, t }, i) => {
+      const found: Found[] = [];
+      collect(found, 0, vc.c4, v.s4.index.size, v.stride, d);
+      if (vc.c6 !== null) collect(found, 1, vc.c6, v.s6!.index.size, v.stride, d);
+      found.sort((a, b) => b.t.bytes - a.t.bytes || b.t.packets - a.t.packets || b.t.flows - a.t.flows || a.sh - b.sh || a.id - b.id);
+      found.forEach(({ sh, id, t }, i) => {
         if (i >= v.spec.top) {
           o.bytes += t.bytes; o.packets += t.packets; o.flows += t.flows;
         } else {
-          const key = v.keyOf(id, exporters, groupNames);
+          const key = v.keyOf(sh, id, exporters, groupNames);
           rows.push(v.perDirection ? { key, direction: label as DirectionName, ...t } : { key, ...t });
         }
       });
@@ -298,6 +378,20 @@ export function summarizeViews(list: readonly ViewCounters[], exporters: ViewExp
     out.viewsOther[name] = other;
   }
   return out;
+}
+
+interface Found { sh: number; id: number; t: Totals }
+
+/** Appends the tuples of one shape that counted anything in direction `d`. */
+function collect(found: Found[], sh: number, c: Counters, size: number, stride: number, d: number): void {
+  const pages = c.pages;
+  for (let e = 0; e < size; e++) {
+    const pg = pages[e >>> PAGE_BITS]!;
+    if (pg.length === 0) { e |= PAGE_MASK; continue; }
+    const at = (e & PAGE_MASK) * stride + d * 3;
+    if (pg[at] === 0 && pg[at + 1] === 0 && pg[at + 2] === 0) continue;
+    found.push({ sh, id: e, t: { bytes: pg[at]!, packets: pg[at + 1]!, flows: pg[at + 2]! } });
+  }
 }
 
 /** Throws the filter's error if a view's filter names a group `groupNames` lacks (config check, reload). */

@@ -11,7 +11,7 @@ import {
   isRate, KeyTable, TableEntry, valueSource, type FlowDefinition,
 } from './definitions.js';
 import { compileFilter, parseFilter, type Matcher } from '../flow/filter.js';
-import { hasKeys, keyIndex, tupleText, tupleValues } from '../flow/keys.js';
+import { hasKeys, Key, keyIndex, tupleText, tupleValues } from '../flow/keys.js';
 import { ThresholdState, Transition } from './threshold.js';
 import { wallClock } from '../lib/clock.js';
 
@@ -27,6 +27,8 @@ class KeyState {
 /** One definition, compiled: matcher, key indices and its state. */
 class Compiled {
   readonly keys: Uint8Array;
+  /** keyed by interface: a record counts on each of its interfaces */
+  readonly hasInterface: boolean;
   readonly src: number;
   readonly perKey: boolean;
   readonly table: KeyTable | null;
@@ -42,6 +44,7 @@ class Compiled {
 
   constructor(readonly def: FlowDefinition, readonly matcher: Matcher | null, m: Metrics) {
     this.keys = Uint8Array.from(def.keys, (k) => keyIndex(k));
+    this.hasInterface = this.keys.includes(Key.Interface);
     const s = valueSource(def.value);
     this.src = s === 'bytes' ? BYTES : s === 'packets' ? PACKETS : FLOWS;
     const th = def.threshold;
@@ -119,29 +122,40 @@ export class AlertEngine implements RecordObserver {
       if (!hasKeys(c.keys, rec, direction, srcGroup, dstGroup)) continue;
       c.matched.inc();
       const v = c.src === BYTES ? rec.scaledBytes : c.src === PACKETS ? rec.scaledPackets : rec.scaledFlows;
-      const table = c.table;
-      if (table !== null) {
-        if (table.total === 0 && table.firstExporter === '') table.firstExporter = rec.exporter;
-        table.total += v;
+      if (!c.hasInterface) this.count(c, v, rec, direction, srcGroup, dstGroup, arrivalMs, 0);
+      else {
+        // the record counts on its input interface and on its output interface, as in views
+        if (rec.inIf > 0) this.count(c, v, rec, direction, srcGroup, dstGroup, arrivalMs, rec.inIf);
+        if (rec.outIf > 0) this.count(c, v, rec, direction, srcGroup, dstGroup, arrivalMs, rec.outIf);
       }
-      if (!c.perKey && c.def.event === null) continue;
-      const text = tupleText(c.keys, rec, direction, srcGroup, dstGroup);
-      if (c.perKey) {
-        let e = table!.get(text);
-        if (e === undefined) {
-          e = new TableEntry(tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames), rec.exporter);
-          const pruned = table!.insert(text, e);
-          if (pruned > 0) c.overflow.inc(pruned);
-        }
-        e.value += v;
-      }
-      if (c.def.event !== null) this.event(c, text, v, rec, direction, srcGroup, dstGroup, arrivalMs);
     }
+  }
+
+  /** Adds a matched record to one of its tuples (`ifIndex`: the interface key's value, if it has one). */
+  private count(c: Compiled, v: number, rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
+    arrivalMs: number, ifIndex: number): void {
+    const table = c.table;
+    if (table !== null) {
+      if (table.total === 0 && table.firstExporter === '') table.firstExporter = rec.exporter;
+      table.total += v;
+    }
+    if (!c.perKey && c.def.event === null) return;
+    const text = tupleText(c.keys, rec, direction, srcGroup, dstGroup, ifIndex);
+    if (c.perKey) {
+      let e = table!.get(text);
+      if (e === undefined) {
+        e = new TableEntry(tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames, ifIndex), rec.exporter);
+        const pruned = table!.insert(text, e);
+        if (pruned > 0) c.overflow.inc(pruned);
+      }
+      e.value += v;
+    }
+    if (c.def.event !== null) this.event(c, text, v, rec, direction, srcGroup, dstGroup, arrivalMs, ifIndex);
   }
 
   /** One alert per new key tuple, then silence for that tuple during `suppress` (on arrival time). */
   private event(c: Compiled, text: string, v: number, rec: FlowRecord, direction: number, srcGroup: number,
-    dstGroup: number, arrivalMs: number): void {
+    dstGroup: number, arrivalMs: number, ifIndex: number): void {
     const last = c.seen.get(text);
     if (last !== undefined) {
       if (arrivalMs - last < c.def.event!.suppress) return;
@@ -157,7 +171,7 @@ export class AlertEngine implements RecordObserver {
       return;
     }
     const k = this.k >= 0 ? this.k : Math.floor(arrivalMs / this.I);
-    const values = tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames);
+    const values = tupleValues(c.keys, rec, direction, srcGroup, dstGroup, this.opts.groupNames, ifIndex);
     this.deliver(c, 'event', values, this.convert(c, v), k, 1, rec.exporter);
   }
 

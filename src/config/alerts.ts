@@ -5,7 +5,7 @@ import {
   DEFINITION_DEFAULTS, SEVERITY_NAMES, SHORTCUT_KEYS, VALUE_NAMES,
   type FlowDefinition, type SeverityName,
 } from '../alert/definitions.js';
-import { KEY_NAMES, VIEW_ONLY_KEYS, type KeyName } from '../flow/keys.js';
+import { KEY_NAMES, type KeyName } from '../flow/keys.js';
 import type { ThresholdSpec } from '../alert/threshold.js';
 import type { AlertsOptions } from '../alert/alerting.js';
 import { FACILITY_NAMES, SYSLOG_DEFAULTS, type FacilityName } from '../alert/syslog.js';
@@ -15,8 +15,8 @@ import { renderDuration } from '../lib/duration.js';
 import type { Section } from './section.js';
 import { checkedFilter, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
 
-/** The keys a definition takes: all but the views' own (an interface counts a record twice). */
-const ALERT_KEYS: readonly string[] = KEY_NAMES.filter((k) => !VIEW_ONLY_KEYS.includes(k));
+/** The keys a definition takes: every flow key (`interface` counts a record on each of its interfaces). */
+const ALERT_KEYS: readonly string[] = KEY_NAMES;
 
 export interface AlertsConfig {
   alerts: AlertsOptions;
@@ -218,6 +218,9 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
     return k.toLowerCase() as KeyName;
   });
   if (new Set(keys).size !== keys.length) throw new FormatError('each key once', `${sub}.keys`, raw.keys);
+  if (keys.includes('interface') && !keys.includes('exporter')) {
+    throw new FormatError('exporter beside interface (an ifIndex names an interface on its exporter only)', `${sub}.keys`, raw.keys);
+  }
   const value = raw.value === undefined ? 'bytes' : raw.value;
   if (typeof value !== 'string' || !(VALUE_NAMES as readonly string[]).includes(value)) {
     throw new FormatError(`one of ${VALUE_NAMES.map((v) => `"${v}"`).join(', ')}`, `${sub}.value`, raw.value);

@@ -12,7 +12,7 @@ import { argName, envName, listLeaves, schema as fullSchema, type Config, type L
 import { isLeaf, type Leaf, type Section } from './section.js';
 
 /** Top-level keys a running collector applies on SIGHUP (Pipeline.reload); others need a restart. */
-export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts', 'views'];
+export const RELOADABLE_KEYS: readonly string[] = ['networks', 'exporters', 'output', 'influx', 'graphite', 'alerts', 'views', 'interfaces'];
 
 export type { Config } from './schema.js';
 

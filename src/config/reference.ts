@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FORMATS, type FormatDef } from './formats.js';
 import { ALERT_FORMATS } from './alerts.js';
 import { VIEW_FORMATS } from './views.js';
+import { INTERFACE_FORMATS } from './interfaces.js';
 import { SINK_FORMATS } from './sinks.js';
 import { ENV_NOT_CONFIG, RELOADABLE_KEYS } from './load.js';
 import { listLeaves, schema, STATE_FORMATS, type LeafInfo } from './schema.js';
@@ -75,7 +76,7 @@ export function renderReference(s: Section = schema): string {
     out += `\n## ${k}\n\n${table(leaves.filter((l) => l.parts[0] === k))}`;
   }
   out += '\n## Formats\n\n';
-  for (const f of [...FORMATS, ...ALERT_FORMATS, ...VIEW_FORMATS, ...SINK_FORMATS, ...STATE_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
+  for (const f of [...FORMATS, ...ALERT_FORMATS, ...VIEW_FORMATS, ...INTERFACE_FORMATS, ...SINK_FORMATS, ...STATE_FORMATS]) out += `### ${f.name}\n\nExpected: ${f.expected}.${f.note ? ` ${f.note}` : ''}\n\n`;
   return out.replace(/\n+$/, '\n');
 }
 

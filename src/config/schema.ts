@@ -13,6 +13,7 @@ import { instanceName, sinksSection, type SinksConfig } from './sinks.js';
 import { alertsSection, type AlertsConfig } from './alerts.js';
 import { webSection, type WebConfig } from './web.js';
 import { viewsSection, type ViewsConfig } from './views.js';
+import { interfacesSection, type InterfacesConfig } from './interfaces.js';
 import { FormatError } from './formats.js';
 import { TEMPLATE_CACHE_DEFAULTS } from '../decode/templates.js';
 import { STATE_DEFAULTS, stateFileProblem } from '../decode/state.js';
@@ -46,7 +47,7 @@ export interface AggregateConfig {
   maxViewTuples: number;
   perExporter: boolean;
 }
-export interface Config extends SinksConfig, AlertsConfig, WebConfig, ViewsConfig {
+export interface Config extends SinksConfig, AlertsConfig, WebConfig, ViewsConfig, InterfacesConfig {
   listen: ListenConfig;
   exporters: { allow: string[] };
   /** Group name → canonical prefixes. */
@@ -309,7 +310,8 @@ const output: Section = {
 
 /** Every section, in documentation order. Add new sections here. */
 export const SECTIONS: readonly Section[] = [
-  listen, exporters, networks, aggregate, sampling, templates, output, viewsSection, sinksSection, alertsSection, webSection,
+  listen, exporters, networks, aggregate, sampling, templates, output, viewsSection, interfacesSection, sinksSection, alertsSection,
+  webSection,
 ];
 
 /** Merges sections into one schema; a top-level key defined twice is a programming error. */

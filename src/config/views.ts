@@ -3,7 +3,7 @@
 // expected one of … (did you mean inputifindex?)). schema.ts lists the section.
 import { FilterError, UnknownGroupError } from '../flow/filter.js';
 import { KEY_NAMES, type KeyName } from '../flow/keys.js';
-import { checkViewFilters, VIEW_DEFAULTS, VIEW_PER, type ViewPer, type ViewSpec } from '../aggregate/views.js';
+import { checkViewFilters, DEFAULT_VIEWS, VIEW_DEFAULTS, VIEW_PER, type ViewPer, type ViewSpec } from '../aggregate/views.js';
 import { ConfigError } from '../lib/errors.js';
 import { FormatError, type FormatDef } from './formats.js';
 import { distance } from '../lib/distance.js';
@@ -70,16 +70,16 @@ export function normalizeView(raw: unknown, sub: string): ViewSpec {
 export const viewDefinitions: FormatDef<ViewSpec[]> = {
   name: 'view-definitions',
   expected: EXPECTED,
-  note: 'See docs/output.md (views). In the environment and on the command line: a JSON list. None by default (each view costs every record a lookup).',
+  note: 'See docs/output.md (views). In the environment and on the command line: a JSON list; [] turns the default views off.',
   coerce: coerceJsonList,
   normalize: (raw) => namedItems(raw, EXPECTED, 'view', normalizeView),
 };
 
 export const viewsSection: Section = {
   views: {
-    doc: 'Summaries by flow keys, each interval: name, keys (the alerts\' flow keys, plus interface), top (tuples listed per direction, default 100), filter (the alerts\' filter language) and per ("direction" or "none"). None by default; docs/output.md suggests "interfaces" (exporter, interface) and "remotehosts" (remotehost) to start with.',
+    doc: 'Summaries by flow keys, each interval: name, keys (the alerts\' flow keys, plus interface), top (tuples listed per direction, default 100), filter (the alerts\' filter language) and per ("direction" or "none"). By default "interfaces" (exporter, interface) and "remotehosts" (remotehost), both per direction, top 100; [] turns them off.',
     format: viewDefinitions,
-    default: [],
+    default: DEFAULT_VIEWS.map((v) => ({ ...v, keys: [...v.keys] })),
   },
 };
 

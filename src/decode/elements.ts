@@ -15,7 +15,7 @@ export const enum Ie {
   SourceIPv6Address = 27, DestinationIPv6Address = 28, IcmpTypeCodeIPv4 = 32, SamplingInterval = 34,
   SamplingAlgorithm = 35, SamplerId = 48, SamplerMode = 49, SamplerRandomInterval = 50, VlanId = 58,
   PostVlanId = 59, IpVersion = 60, FlowDirection = 61, IpNextHopIPv6Address = 62, BgpNextHopIPv6Address = 63,
-  OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
+  InterfaceName = 82, InterfaceDescription = 83, OctetTotalCount = 85, PacketTotalCount = 86, FlowEndReason = 136,
   IcmpTypeCodeIPv6 = 139, FlowStartSeconds = 150, FlowEndSeconds = 151, FlowStartMilliseconds = 152,
   FlowEndMilliseconds = 153, FlowStartMicroseconds = 154, FlowEndMicroseconds = 155,
   FlowStartNanoseconds = 156, FlowEndNanoseconds = 157, FlowStartDeltaMicroseconds = 158,
@@ -34,6 +34,8 @@ const CERT_REVERSE_FLOW_DELTA_MS = 21;
 /** Cisco ASA NSEL v9 vendor field NF_F_FW_EVENT (v9 has no enterprise bit: plain type number). */
 const NSEL_FW_EVENT = 40005;
 const ENTERPRISE_BIT = 0x8000;
+/** RFC 3954 §6.1 scope field type "Interface": its value is an ifIndex. */
+const V9_SCOPE_INTERFACE = 2;
 
 /** What the decode loop does with one field. */
 export const enum Act {
@@ -50,6 +52,8 @@ export const enum Act {
   RevTos, RevDeltaMs,
   // packet sections (PSAMP): the section's bytes, and what frames it (kept only in section templates)
   FrameSection, IpSection, FrameSize, SectionOffset, SectionOctets, IpTotalLength,
+  // options data only (interface names): the ifIndex it names (ingress or v9 scope, egress) and the texts
+  OptIfIndex, OptEgressIf, IfName, IfDesc,
 }
 
 /** Actions of the reverse half: a template with any of them is a biflow template. */
@@ -87,9 +91,14 @@ export function actionFor(version: number, kind: TemplateKind, isScope: boolean,
     // octetArray, usually variable-length: the only fields read at any length
     return id === Ie.DataLinkFrameSection ? Act.FrameSection : Act.IpSection;
   }
+  // v9 scope field types (RFC 3954 §6.1: 1 system, 2 interface, ...) reuse element numbers with another meaning.
+  const v9Scope = isScope && version === 9;
+  if (kind === TemplateKind.Options && !v9Scope && (id === Ie.InterfaceName || id === Ie.InterfaceDescription)) {
+    // strings, fixed or variable length: where they are is kept, the text is decoded by the options path only
+    return id === Ie.InterfaceName ? Act.IfName : Act.IfDesc;
+  }
   if (len === VARLEN) return Act.Skip;
-  // v9 scope field types (1 system, 2 interface, ...) reuse element numbers with another meaning.
-  if (isScope && version === 9) return Act.Skip;
+  if (v9Scope) return id === V9_SCOPE_INTERFACE && len <= 8 ? Act.OptIfIndex : Act.Skip;
   const uint = len <= 8;
   switch (id) {
     case Ie.SourceIPv4Address: return len === 4 ? Act.Src4 : Act.Skip;
@@ -108,8 +117,10 @@ export function actionFor(version: number, kind: TemplateKind, isScope: boolean,
   }
   if (!uint) return Act.Skip;
   if (kind === TemplateKind.Options) {
-    // Options records only feed the sampling table and the IPFIX uptime base.
+    // Options records only feed the sampling table, the IPFIX uptime base and interface names.
     switch (id) {
+      case Ie.IngressInterface: return Act.OptIfIndex;
+      case Ie.EgressInterface: return Act.OptEgressIf;
       case Ie.SamplingInterval: return Act.SamplingInterval;
       case Ie.SamplerId: case Ie.SelectorId: return Act.SamplerId;
       case Ie.SamplerRandomInterval: return Act.RandomInterval;

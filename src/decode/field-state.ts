@@ -25,6 +25,8 @@ export class FieldState {
   rStartMs = -1; rEndMs = -1; rStartUp = -1; rEndUp = -1; rStartDeltaUs = -1; rEndDeltaUs = -1; rDeltaMs = -1;
   // Packet section (section templates; reset by resetSection): where it is in the reader's buffer.
   secAt = -1; secLen = -1; secIp = false; frameSize = -1; secOffset = -1; secOctets = -1; ipTotalLen = -1;
+  // Interface names (options records only; reset by resetOptions): the ifIndex and where each text is.
+  optIf = -1; optEgressIf = -1; nameAt = -1; nameLen = -1; descAt = -1; descLen = -1;
 
   resetReverse(): void {
     this.rBytes = this.rPackets = this.rBytesTotal = this.rPacketsTotal = this.rTcpFlags = this.rVlan = this.rTos = -1;
@@ -35,6 +37,10 @@ export class FieldState {
   resetSection(): void {
     this.secAt = this.secLen = this.frameSize = this.secOffset = this.secOctets = this.ipTotalLen = -1;
     this.secIp = false;
+  }
+
+  resetOptions(): void {
+    this.optIf = this.optEgressIf = this.nameAt = this.nameLen = this.descAt = this.descLen = -1;
   }
 
   reset(): void {

@@ -17,7 +17,6 @@ export const MAX_TEMPLATE_FIELDS = 512;
 /** No record can exceed a set (16-bit length), so a longer fixed layout is a broken template. */
 export const MAX_RECORD_LEN = 65535 - 4;
 
-
 const NO_ACTS = new Uint8Array(0);
 
 /**
@@ -123,7 +122,6 @@ export function compileTemplate(version: number, id: number, kind: TemplateKind,
   return t;
 }
 
-
 /** Decodes records of one template into a reused FlowRecord; owns the per-record scratch state. */
 export class FieldDecoder {
   readonly s = new FieldState();
@@ -225,6 +223,11 @@ export class FieldDecoder {
         case Act.SectionOffset: s.secOffset = r.uint(len); break;
         case Act.SectionOctets: s.secOctets = r.uint(len); break;
         case Act.IpTotalLength: s.ipTotalLen = r.uint(len); break;
+        case Act.OptIfIndex: s.optIf = r.uint(len); break;
+        case Act.OptEgressIf: s.optEgressIf = r.uint(len); break;
+        // the texts stay in the reader's buffer: the options path decodes them (interface-names.ts)
+        case Act.IfName: s.nameAt = r.pos; s.nameLen = len; r.skip(len); break;
+        case Act.IfDesc: s.descAt = r.pos; s.descLen = len; r.skip(len); break;
         default: r.skip(len);
       }
     }
@@ -326,6 +329,7 @@ export class FieldDecoder {
 
   /** Reads one options record into this.s (returned) for the caller to apply to its tables. */
   readOptions(r: Reader, tpl: Template): FieldState {
+    this.s.resetOptions();
     this.readFields(r, tpl, this.optRec);
     return this.s;
   }

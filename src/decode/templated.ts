@@ -11,11 +11,15 @@ import { TemplateKind } from './elements.js';
 import type { TemplateCache } from './templates.js';
 import type { PendingSet, TemplateScope } from './template-scope.js';
 import type { SamplingEntry, SamplingTable } from './sampling.js';
+import type { FieldState } from './field-state.js';
+import { wireName, type InterfaceNames } from './interface-names.js';
 
 export interface NetflowDecoderDeps {
   templates: TemplateCache;
   sampling: SamplingTable;
   report: ErrorReporter;
+  /** where interface names from options data go; none learned without it */
+  names?: InterfaceNames;
 }
 
 /**
@@ -38,6 +42,7 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
   protected readonly templates: TemplateCache;
   private readonly sampling: SamplingTable;
   private readonly report: ErrorReporter;
+  private readonly names: InterfaceNames | undefined;
   // Scope and sampling entry of the last exporter+domain, kept while the tables' generations hold:
   // most datagrams come from the exporter before them, so no key string is built per datagram.
   private cacheExporter = '';
@@ -51,6 +56,7 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
     this.templates = deps.templates;
     this.sampling = deps.sampling;
     this.report = deps.report;
+    this.names = deps.names;
   }
 
   /** Event records (no counters) of the last decode(), counted apart from flows by the dispatcher. */
@@ -161,8 +167,9 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
   }
 
   /**
-   * Options data: sampling rates per sampler id or for the whole exporter+domain, and the uptime base.
-   * Other scopes (interface, line card) are not told apart: their rate applies to the exporter+domain.
+   * Options data: sampling rates per sampler id or for the whole exporter+domain, the uptime base and
+   * interface names. Other scopes (interface, line card) are not told apart for rates: theirs applies
+   * to the exporter+domain.
    */
   private options(r: Reader, tpl: Template): void {
     const ex = this.exporter, v = this.version, d = this.domain, fd = this.fd;
@@ -176,6 +183,7 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
           else this.sampling.setRate(ex, v, d, rate);
         }
         if (s.sysInitMs >= 0) this.sampling.setSystemInit(ex, v, d, s.sysInitMs);
+        if (s.nameLen > 0 || s.descLen > 0) this.learnName(r.buf, s);
       }
       fd.checkPadding(r, tpl.minLen);
     } catch (err) {
@@ -183,6 +191,16 @@ export abstract class TemplatedDecoder implements DatagramDecoder {
       fd.error = err;
     }
     this.refreshSampling();
+  }
+
+  /** interfaceName, else interfaceDescription, of the ifIndex the record names (ingress or v9 scope, else egress). */
+  private learnName(buf: Buffer, s: FieldState): void {
+    const ifIndex = s.optIf > 0 ? s.optIf : s.optEgressIf;
+    if (this.names === undefined || ifIndex <= 0) return;
+    let name = s.nameLen > 0 ? wireName(buf, s.nameAt, s.nameLen) : '';
+    const fromDescription = name === '';
+    if (fromDescription && s.descLen > 0) name = wireName(buf, s.descAt, s.descLen);
+    if (name !== '') this.names.learn(this.exporter, ifIndex, name, fromDescription);
   }
 
   /**

@@ -1,7 +1,9 @@
 // The series of a summary's views and sFlow interface counters (docs/metrics.md "Views and interface
 // counters"): one measurement per configured view, `view_<name>`, its keys as tags, and
-// `interface_counters`. A view's MeasurementDef is built once per view shape (name, keys, per) and
-// reused, so the sinks' per-measurement caches of escaped names keep working across intervals.
+// `interface_counters`; both carry the interface's name, when known, as the tag `ifname` (not a path
+// node, so plain Graphite paths stay as they are). A view's MeasurementDef is built once per view shape
+// (name, keys, per) and reused, so the sinks' per-measurement caches of escaped names keep working
+// across intervals.
 import type { IntervalSummary, Totals, ViewOther, ViewRow } from '../aggregate/summary.js';
 import type { InterfaceTotals } from '../aggregate/interface-counters.js';
 import { DIRECTION_NAMES } from '../classify/direction.js';
@@ -11,8 +13,10 @@ import { float, graphiteNode, int, OTHER, RATE_FIELDS, setRates, type FieldDef, 
 export const INTERFACE_FIELDS: readonly FieldDef[] = [
   float('bps'), int('discards'), int('errors'), int('ifSpeed'), int('octets'), float('pps'), int('ucastPkts'),
 ];
+/** The tag of the interface's name (ifName in the summary), after the path tags; '' (left out) when unknown. */
+export const IFNAME_TAG = 'ifname';
 export const INTERFACE_COUNTERS: MeasurementDef = {
-  name: 'interface_counters', graphite: 'interfaces', tags: ['exporter', 'ifIndex', 'direction'], pathTags: 3, fields: INTERFACE_FIELDS,
+  name: 'interface_counters', graphite: 'interfaces', tags: ['exporter', 'ifIndex', 'direction', IFNAME_TAG], pathTags: 3, fields: INTERFACE_FIELDS,
 };
 export const VIEW_PREFIX = 'view_';
 /**
@@ -32,11 +36,16 @@ export function viewTagName(key: string, perDirection: boolean): string {
   return key === 'group' ? 'network' : key === 'direction' && perDirection ? 'flowdirection' : key;
 }
 
-/** The measurement of one view shape: key tags in the view's key order, then `direction` when per direction. */
+/**
+ * The measurement of one view shape: key tags in the view's key order, then `direction` when per
+ * direction, then (views keyed by interface) `ifname`, which is no path node.
+ */
 export function viewMeasurement(name: string, keys: readonly string[], perDirection: boolean): MeasurementDef {
   const tags = keys.map((k) => viewTagName(k, perDirection));
   if (perDirection) tags.push('direction');
-  return { name: `${VIEW_PREFIX}${name}`, graphite: `views.${graphiteNode(name)}`, tags, pathTags: tags.length, fields: RATE_FIELDS };
+  const pathTags = tags.length;
+  if (keys.includes('interface')) tags.push(IFNAME_TAG);
+  return { name: `${VIEW_PREFIX}${name}`, graphite: `views.${graphiteNode(name)}`, tags, pathTags, fields: RATE_FIELDS };
 }
 
 export class ViewSeries {
@@ -54,11 +63,12 @@ export class ViewSeries {
     if (rows) {
       const tg = this.tags, v = this.values;
       for (const r of rows) {
-        tg[0] = r.exporter; tg[1] = String(r.ifIndex);
+        tg[0] = r.exporter; tg[1] = String(r.ifIndex); tg[3] = r.ifName ?? '';
         for (const d of ['in', 'out'] as const) {
           tg[2] = d;
           setInterface(v, r[d], r.ifSpeed);
-          visit(INTERFACE_COUNTERS, `${r.exporter}\0${r.ifIndex}\0${d}`, tg, INTERFACE_FIELDS, v);
+          // the name is in the cache key: a renamed interface is another series
+          visit(INTERFACE_COUNTERS, `${r.exporter}\0${r.ifIndex}\0${d}\0${tg[3]}`, tg, INTERFACE_FIELDS, v);
           n++;
         }
       }
@@ -71,6 +81,8 @@ export class ViewSeries {
     const def = this.defOf(name, rows[0], perDirection);
     const m = def.m, keys = def.keys, k = keys.length, tg = this.tags, v = this.values;
     tg.length = m.tags.length;
+    // views keyed by interface: the name is the last tag, after the path tags
+    const nameAt = m.pathTags < m.tags.length ? m.pathTags : -1;
     let n = 0;
     for (const r of rows) {
       let key = '';
@@ -83,12 +95,17 @@ export class ViewSeries {
         tg[k] = r.direction ?? '';
         key += tg[k];
       }
+      if (nameAt >= 0) {
+        tg[nameAt] = r.ifName ?? '';
+        key += `\0${tg[nameAt]}`;
+      }
       setRates(v, r, interval);
       visit(m, key, tg, RATE_FIELDS, v);
       n++;
     }
     // the rest, written only when non-zero (as hostsOther): every key tag `other`
     for (let i = 0; i < k; i++) tg[i] = OTHER;
+    if (nameAt >= 0) tg[nameAt] = '';
     for (const d of perDirection ? DIRECTION_NAMES : (['all'] as const)) {
       const o: Totals | undefined = other[d];
       if (!o || (o.bytes === 0 && o.packets === 0 && o.flows === 0)) continue;

@@ -9,7 +9,7 @@ import { DIRECTION_NAMES } from '../classify/direction.js';
 import { parseAddressBytes, parsePrefix, PrefixError, PrefixTable } from '../classify/prefixes.js';
 import { IpVersion, type FlowRecord } from './record.js';
 import { FlowbridgeError } from '../lib/errors.js';
-import { addressIsSource, isAddressKey, Key, keyIndex, KEY_NAMES, numericKey, VIEW_ONLY_KEYS } from './keys.js';
+import { addressIsSource, isAddressKey, Key, keyIndex, KEY_NAMES, numericKey, TUPLE_ONLY_KEYS } from './keys.js';
 
 /** The direction words, widened so any lower-cased text can be looked up. */
 const DIRECTION_WORDS: readonly string[] = DIRECTION_NAMES;
@@ -102,8 +102,8 @@ class Parser {
     const name = m[0].toLowerCase();
     const key = keyIndex(name);
     if (key < 0) throw this.err(`unknown key "${m[0]}" (keys: ${KEY_NAMES.join(', ')})`);
-    if ((VIEW_ONLY_KEYS as readonly string[]).includes(name)) {
-      throw this.err(`${name} is a key of views only; compare exporter and inputifindex or outputifindex instead`);
+    if ((TUPLE_ONLY_KEYS as readonly string[]).includes(name)) {
+      throw this.err(`${name} is a key of views and alert keys, not of filters; compare exporter and inputifindex or outputifindex instead`);
     }
     this.i += m[0].length;
     this.ws();

@@ -21,10 +21,10 @@ export const enum Key {
 }
 
 /**
- * Keys only views take: `interface` counts a record twice, on its input interface as `in` and on its
- * output interface as `out`, which a filter comparison or an alert tuple cannot express.
+ * Keys a filter cannot compare: `interface` gives a record two tuples, one on its input interface and
+ * one on its output interface (views and alert definitions count the record once on each).
  */
-export const VIEW_ONLY_KEYS: readonly KeyName[] = ['interface'];
+export const TUPLE_ONLY_KEYS: readonly KeyName[] = ['interface'];
 
 /** Index of a key name, -1 when unknown. */
 export function keyIndex(name: string): number {
@@ -134,8 +134,9 @@ export function groupName(g: number, groupNames: readonly string[]): string {
 
 /** Value of one key as it appears in alerts and views: addresses, names and the exporter as text, the rest as numbers. */
 export function keyValue(k: number, rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
-  groupNames: readonly string[]): string | number {
+  groupNames: readonly string[], ifIndex = 0): string | number {
   switch (k) {
+    case Key.Interface: return ifIndex;
     case Key.IpSource:
     case Key.IpDestination:
     case Key.LocalHost:
@@ -156,7 +157,8 @@ export function keyValue(k: number, rec: FlowRecord, direction: number, srcGroup
  * The identity of a record's key tuple as one string (the table key). Only built for records that
  * passed the filter and have every key; addresses are written in hex to avoid formatting them.
  */
-export function tupleText(keys: Uint8Array, rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number): string {
+export function tupleText(keys: Uint8Array, rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
+  ifIndex = 0): string {
   let s = '';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
@@ -167,6 +169,8 @@ export function tupleText(keys: Uint8Array, rec: FlowRecord, direction: number, 
       else s += (src ? rec.src4 : rec.dst4).toString(16);
     } else if (k === Key.Exporter) {
       s += rec.exporter;
+    } else if (k === Key.Interface) {
+      s += ifIndex;
     } else {
       s += numericKey(k, rec, direction, srcGroup, dstGroup);
     }
@@ -174,10 +178,10 @@ export function tupleText(keys: Uint8Array, rec: FlowRecord, direction: number, 
   return s;
 }
 
-/** The key tuple's values, in definition order (built once per new tuple). */
+/** The key tuple's values, in definition order (built once per new tuple); `ifIndex`: the interface key's side. */
 export function tupleValues(keys: Uint8Array, rec: FlowRecord, direction: number, srcGroup: number, dstGroup: number,
-  groupNames: readonly string[]): (string | number)[] {
+  groupNames: readonly string[], ifIndex = 0): (string | number)[] {
   const out: (string | number)[] = new Array(keys.length);
-  for (let i = 0; i < keys.length; i++) out[i] = keyValue(keys[i]!, rec, direction, srcGroup, dstGroup, groupNames);
+  for (let i = 0; i < keys.length; i++) out[i] = keyValue(keys[i]!, rec, direction, srcGroup, dstGroup, groupNames, ifIndex);
   return out;
 }

@@ -117,15 +117,19 @@ export class History {
 
 // ---- the page's view: fewer rows per interval ----
 
-interface Row { direction: string; bytes: number; packets: number; flows: number }
+interface Row { direction?: string; bytes: number; packets: number; flows: number }
+
+/** viewsOther's key for the rows of a view counted per: none (they have no direction) */
+const ALL = 'all';
 
 /** Keeps the `top` largest rows by bytes per direction; the rest are summed into `other` (a copy). */
 function topRows<R extends Row>(rows: R[], top: number, other: Record<string, { bytes: number; packets: number; flows: number }>):
   { rows: R[]; other: typeof other } | null {
   const perDir = new Map<string, R[]>();
   for (const r of rows) {
-    let l = perDir.get(r.direction);
-    if (!l) perDir.set(r.direction, (l = []));
+    const dir = r.direction ?? ALL;
+    let l = perDir.get(dir);
+    if (!l) perDir.set(dir, (l = []));
     l.push(r);
   }
   let trimmed = false;
@@ -152,20 +156,31 @@ function topRows<R extends Row>(rows: R[], top: number, other: Record<string, { 
 }
 
 /**
- * The summary as if `aggregate.topHosts`/`topPorts` had been `top`: at most `top` hosts and ports per
- * direction, the rest folded into hostsOther/portsOther, so the documented sums still hold. Returns
- * the summary itself when nothing needs trimming. Keeps the page's load small when topHosts is 1000.
+ * The summary as if `aggregate.topHosts`/`topPorts` and each view's `top` had been `top`: at most `top`
+ * hosts, ports and view tuples per direction, the rest folded into hostsOther/portsOther/viewsOther, so
+ * the documented sums still hold. Returns the summary itself when nothing needs trimming. Keeps the
+ * page's load small when topHosts is 1000.
  */
 export function trimSummary(s: IntervalSummary, top: number): IntervalSummary {
   const h = topRows(s.hosts, top, s.hostsOther);
   const p = topRows(s.ports, top, s.portsOther);
-  if (!h && !p) return s;
+  let views: IntervalSummary['views'], viewsOther: IntervalSummary['viewsOther'];
+  for (const [name, rows] of Object.entries(s.views ?? {})) {
+    const v = topRows(rows, top, s.viewsOther?.[name] ?? {});
+    if (!v) continue;
+    views ??= { ...s.views };
+    viewsOther ??= { ...s.viewsOther };
+    views[name] = v.rows;
+    viewsOther[name] = v.other;
+  }
+  if (!h && !p && !views) return s;
   return {
     ...s,
     hosts: h ? h.rows : s.hosts,
     hostsOther: h ? (h.other as IntervalSummary['hostsOther']) : s.hostsOther,
     ports: p ? p.rows : s.ports,
     portsOther: p ? (p.other as IntervalSummary['portsOther']) : s.portsOther,
+    ...(views ? { views, viewsOther } : {}),
   };
 }
 

@@ -5,12 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { setImmediate as setImmediateP } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import type { IntervalSummary } from '../aggregate/summary.js';
+import type { ViewSpec } from '../aggregate/views.js';
 import type { AlertEvent } from '../alert/event.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import { FlowbridgeError } from '../lib/errors.js';
@@ -19,6 +18,7 @@ import type { Logger } from '../lib/log.js';
 import type { Sink } from '../export/sink.js';
 import { History, TrimmedViews } from './ring.js';
 import { packageVersion, ProcessMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { jsonArray, num } from './respond.js';
 import { wallClock } from '../lib/clock.js';
 
 /** The web server's options, each with its default; merged by spread (the config schema reads them too). */
@@ -51,7 +51,12 @@ export interface WebDeps {
   intervalSec: number;
   /** wall clock in epoch ms (uptime); default the system clock */
   now?: () => number;
+  /** the configured views, so the page can offer them before any summary holds them (setViews on reload) */
+  views?: readonly ViewInfo[];
 }
+
+/** What /api/info says of a configured view. */
+export type ViewInfo = Pick<ViewSpec, 'name' | 'keys' | 'per'>;
 
 export class WebError extends FlowbridgeError {}
 
@@ -85,6 +90,11 @@ interface Asset { body: Buffer; type: string }
 const PAGE_FILES: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  // ES modules app.js imports (each file stays small)
+  '/util.js': ['util.js', 'text/javascript; charset=utf-8'],
+  '/stacked.js': ['stacked.js', 'text/javascript; charset=utf-8'],
+  '/views.js': ['views.js', 'text/javascript; charset=utf-8'],
+  '/interfaces.js': ['interfaces.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
@@ -118,6 +128,7 @@ export class WebServer {
   /** responses that are live-update streams (onResponse sees them again when they end) */
   private readonly streams = new WeakSet<ServerResponse>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private viewInfo: ViewInfo[] = [];
   private ready = false;
   private started = false;
   private readonly m: {
@@ -143,6 +154,7 @@ export class WebServer {
       alerts: mt.counter('web_alerts_total', 'Alerts received by the web server'),
     };
     this.process = new ProcessMetrics(mt, this.startedMs, this.now);
+    this.setViews(deps.views ?? []);
     this.app = Fastify({ logger: false, bodyLimit: 4096, return503OnClosing: true });
     this.routes();
   }
@@ -177,6 +189,11 @@ export class WebServer {
       writeAlert: (a) => this.onAlert(a),
       stop: async () => undefined,
     };
+  }
+
+  /** The views now configured (at start and after each reload), for /api/info. */
+  setViews(views: readonly ViewInfo[]): void {
+    this.viewInfo = views.map((v) => ({ name: v.name, keys: [...v.keys], per: v.per }));
   }
 
   /** /healthz answers 200 only while ready; the collector sets it once its pipeline runs. */
@@ -312,7 +329,7 @@ export class WebServer {
 
     app.get('/api/info', (_req, reply) => api(reply).send({
       version: packageVersion(), interval: this.deps.intervalSec, history: this.opts.history / 1000,
-      top: this.opts.pageTop, uptime: (this.now() - this.startedMs) / 1000,
+      top: this.opts.pageTop, uptime: (this.now() - this.startedMs) / 1000, views: this.viewInfo,
     }));
 
     app.get('/api/events', (req, reply) => this.openEvents(req, reply));
@@ -357,37 +374,6 @@ export class WebServer {
   }
 }
 
-/**
- * A JSON array as a stream of one element per chunk, pausing for the event loop every ~256 kB: an
- * hour of large summaries is tens of MB, and serializing it in one go would stall the collector's UDP
- * receive for the better part of a second (measured: docs/web.md).
- */
-function jsonArray<T>(items: readonly T[], map: (x: T) => unknown = (x) => x): Readable {
-  async function* chunks(): AsyncGenerator<string> {
-    if (!items.length) return yield '[]';
-    let sinceYield = 0;
-    for (let i = 0; i < items.length; i++) {
-      const chunk = (i === 0 ? '[' : ',') + JSON.stringify(map(items[i]!));
-      sinceYield += chunk.length;
-      if (sinceYield >= 256 * 1024) {
-        sinceYield = 0;
-        await setImmediateP();
-      }
-      yield chunk;
-    }
-    yield ']';
-  }
-  return Readable.from(chunks(), { objectMode: false });
-}
-
 function api(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
-}
-
-/** Query number: undefined when absent, NaN when malformed or out of [min, max]. */
-function num(v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+(\.\d+)?$/.test(v)) return NaN;
-  const n = Number(v);
-  return n >= min && n <= max ? n : NaN;
 }

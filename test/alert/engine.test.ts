@@ -254,3 +254,32 @@ t.test('setDefinitions (reload): an unchanged definition keeps its open interval
     'hot sums both records; other and lab only the one after the reload');
   t.end();
 });
+
+t.test('threshold per interface (keys exporter, interface): a record counts on its input and on its output interface', (t) => {
+  clock.wall = T0;
+  const { engine, got } = setup({ flows: [{ name: 'if-busy', keys: ['exporter', 'interface'], value: 'bps', threshold: { above: 1_000_000 } }] });
+  engine.advance(T0);
+  const r = (inIf: number, outIf: number, bytes: number) => {
+    const x = rec({ bytes });
+    x.inIf = inIf; x.outIf = outIf;
+    x.scaledBytes = bytes;
+    return x;
+  };
+  engine.onRecord(r(3, 7, 1_000_000), IN, -1, 0, T0 + 5); // 800 kb/s on 3 and on 7
+  engine.onRecord(r(4, 7, 500_000), IN, -1, 0, T0 + 6); // 400 kb/s on 4 and 7: interface 7 at 1.2 Mb/s
+  engine.onRecord(r(0, 0, 9_000_000), IN, -1, 0, T0 + 7); // no interface: not this definition's
+  engine.onRecord(r(0, 3, 500_000), IN, -1, 0, T0 + 8); // output side only: 3 at 1.2 Mb/s
+  engine.advance(T0 + I);
+  const byIf = got.map((a) => [a.kind, a.keys, a.value] as const).sort((a, b) => Number(a[1].interface) - Number(b[1].interface));
+  t.same(byIf, [
+    ['threshold', { exporter: '192.0.2.250', interface: 3 }, 1_200_000],
+    ['threshold', { exporter: '192.0.2.250', interface: 7 }, 1_200_000],
+  ], 'interfaces 3 (in 800 kb/s + out 400 kb/s) and 7 (both records out), not 4');
+  t.end();
+});
+
+t.test('interface needs exporter beside it, and is not a filter key', (t) => {
+  t.throws(() => setup({ flows: [{ name: 'x', keys: ['interface'], value: 'bytes', event: 'each' }] }), /exporter beside interface/);
+  t.throws(() => setup({ flows: [{ name: 'x', keys: ['exporter'], filter: 'interface=3', value: 'bytes', event: 'each' }] }), /not of filters/);
+  t.end();
+});

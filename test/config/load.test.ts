@@ -7,8 +7,8 @@ import { duration, positiveInt, text } from '../../src/config/formats.js';
 import { errorOf, load } from '../helpers/config.js';
 
 // Written by hand: the type makes tsc check the interface against the real defaults' shape. The
-// sections of sinks, alerts, views and web are checked by their own tests.
-type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web' | 'views'>;
+// sections of sinks, alerts, views, interfaces and web are checked by their own tests.
+type CoreConfig = Omit<Config, 'influx' | 'graphite' | 'alerts' | 'web' | 'views' | 'interfaces'>;
 const CORE_KEYS = ['listen', 'exporters', 'networks', 'interval', 'aggregate', 'sampling', 'templates', 'state', 'output', 'log', 'shutdownTimeout', 'instance'] as const;
 const core = (c: Config): CoreConfig => Object.fromEntries(CORE_KEYS.map((k) => [k, c[k]])) as CoreConfig;
 const EXPECTED_DEFAULTS: CoreConfig = {
@@ -38,7 +38,7 @@ t.test('the defaults satisfy Config and every schema leaf is in it', (t) => {
   t.same(core(load()), EXPECTED_DEFAULTS);
   // Leaf paths of the schema equal the paths of the loaded object (maps and lists count as leaves).
   const paths = (o: Record<string, unknown>, p = ''): string[] => Object.entries(o).flatMap(([k, v]) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) && !['networks', 'sampling.overrides'].includes(p + k)
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !['networks', 'sampling.overrides', 'interfaces'].includes(p + k)
       ? paths(v as Record<string, unknown>, `${p}${k}.`) : [p + k]);
   t.same(listLeaves(schema).map((l) => l.path).sort(), paths(d as unknown as Record<string, unknown>).sort());
   t.end();

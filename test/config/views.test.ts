@@ -1,12 +1,13 @@
 import t from 'tap';
 import { checkViews } from '../../src/config/views.js';
-import { SUGGESTED_VIEWS } from '../../src/aggregate/views.js';
+import { DEFAULT_VIEWS } from '../../src/aggregate/views.js';
 import { errorOf, load } from '../helpers/config.js';
 
-t.test('no views by default; the suggested ones load as they are', (t) => {
-  t.same(load().views, [], 'none: each view costs every record');
-  const suggested = load({ overrides: { views: SUGGESTED_VIEWS } }).views;
-  t.same(suggested, SUGGESTED_VIEWS);
+t.test('two views by default, [] turns them off', (t) => {
+  t.same(load().views, DEFAULT_VIEWS, 'interfaces and remotehosts');
+  t.same(load({ overrides: { views: [] } }).views, [], 'views: [] in the configuration');
+  t.same(load({ env: { FLOWBRIDGE_VIEWS: '[]' } }).views, [], 'and in the environment');
+  const suggested = load().views;
   t.same(suggested.map((v) => [v.name, v.keys, v.per, v.top]), [
     ['interfaces', ['exporter', 'interface'], 'direction', 100], ['remotehosts', ['remotehost'], 'direction', 100],
   ]);
@@ -32,7 +33,7 @@ t.test('invalid views exit 2 naming the key', (t) => {
     [[{ name: 'b', keys: ['vlan'], per: 'key' }], /views\[0\]\.per = "key": expected one of "direction", "none"/],
     [[{ name: 'b', keys: ['vlan'], top: 0 }], /views\[0\]\.top = 0: expected a whole number from 1 to 100000/],
     [[{ name: 'b', keys: ['vlan'], filter: 'protocol=' }], /views\[0\]\.filter = "protocol=": expected a filter expression \(at 10: expected a value for protocol\)/],
-    [[{ name: 'b', keys: ['vlan'], filter: 'interface=3' }], /views\[0\]\.filter = .*interface is a key of views only/],
+    [[{ name: 'b', keys: ['vlan'], filter: 'interface=3' }], /views\[0\]\.filter = .*interface is a key of views and alert keys, not of filters/],
     [[{ name: 'b', keys: ['vlan'], tops: 3 }], /views\[0\]\.tops = 3: expected a known field, one of name, keys, top, filter, per/],
     [[ok, ok], /views\[1\]\.name = "ok": expected a name not used by another view/],
     [[{ name: 'a b', keys: ['vlan'] }], /views\[0\]\.name = "a b": expected a name of 1-32 characters/],
@@ -45,9 +46,10 @@ t.test('invalid views exit 2 naming the key', (t) => {
   t.end();
 });
 
-t.test('interface is no key of alert definitions', (t) => {
+t.test('interface is a key of alert definitions too, beside exporter', (t) => {
   const e = errorOf(t, { overrides: { alerts: { flows: [{ name: 'a', keys: ['interface'], event: 'each' }] } } });
-  t.match(e.message, /alerts\.flows\[0\]\.keys\[0\] = "interface": expected a flow key, one of (?!.*\binterface\b)/);
+  t.match(e.message, /^config: alerts\.flows\[0\]\.keys = \["interface"\]: expected exporter beside interface/);
+  t.same(load({ overrides: { alerts: { flows: [{ name: 'a', keys: ['exporter', 'interface'], event: 'each' }] } } }).alerts.flows[0]!.keys, ['exporter', 'interface']);
   t.end();
 });
 

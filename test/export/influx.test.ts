@@ -54,7 +54,8 @@ async function sumByTag(db: string, measurement: string, by: string, where = '')
 async function pointCount(db: string): Promise<number> {
   let n = 0;
   for (const [m, f] of [['traffic', 'bytes'], ['hosts', 'bytes'], ['ports', 'bytes'], ['protocols', 'bytes'], ['networks', 'bytes'],
-    ['exporters', 'bytes'], ['collector', 'intervalRecords'], ['sinks', 'lines']] as const) {
+    ['exporters', 'bytes'], ['collector', 'intervalRecords'], ['sinks', 'lines'],
+    ['view_interfaces', 'bytes'], ['view_remotehosts', 'bytes'], ['interface_counters', 'octets']] as const) {
     const r = await influxd.query(`SELECT COUNT(${f}) FROM ${m}`, db);
     n += (r[0]?.values[0]?.[1] as number | undefined) ?? 0;
   }

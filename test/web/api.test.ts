@@ -139,10 +139,31 @@ t.test('the page and its assets are served with security headers', async (t) => 
   const file = createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js');
   t.equal(await uplot.text(), readFileSync(file, 'utf8'), 'uPlot from node_modules');
   for (const p of ['/app.js', '/style.css', '/vendor/uplot.css', '/favicon.svg']) t.equal((await fetch(`${base}${p}`)).status, 200, p);
+  // the page's ES modules: every file one of them imports is served, as JavaScript
+  const modules = new Set<string>(), queue = ['/app.js'];
+  while (queue.length) {
+    const p = queue.pop()!;
+    if (modules.has(p)) continue;
+    modules.add(p);
+    const r = await fetch(`${base}${p}`);
+    t.equal(r.status, 200, p);
+    t.match(r.headers.get('content-type'), /^text\/javascript/);
+    for (const m of (await r.text()).matchAll(/from '\.\/([\w-]+\.js)'/g)) queue.push(`/${m[1]}`);
+  }
+  t.ok(modules.size > 1, `modules: ${[...modules].join(', ')}`);
   const missing = await fetch(`${base}/nope`);
   t.equal(missing.status, 404);
   t.match(missing.headers.get('content-security-policy'), /default-src 'self'/);
   t.strictSame(await missing.json(), { error: 'not found' });
+});
+
+t.test('/api/info: the configured views, none until set; setViews (a reload) replaces them', async (t) => {
+  const info = async () => (await (await fetch(`${base}/api/info`)).json()) as { views: unknown; interval: number; top: number };
+  t.match(await info(), { interval: 10, top: 50, views: [] });
+  web.setViews([{ name: 'remotehosts', keys: ['remotehost'], per: 'direction' }]);
+  t.strictSame((await info()).views, [{ name: 'remotehosts', keys: ['remotehost'], per: 'direction' }]);
+  web.setViews([]);
+  t.strictSame((await info()).views, []);
 });
 
 t.test('Host header guard against DNS rebinding', async (t) => {

@@ -29,7 +29,8 @@ function countColor(rgb: [number, number, number]): number {
 }
 
 t.test('the live page shows the replayed capture and live updates', { skip: missing ?? false, timeout: 60_000 }, async (t) => {
-  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m' } } });
+  // views: [] — this page shows what a collector without views shows (page-views.test.ts has the views)
+  const cfg = loadConfig({ argv: [], env: {}, overrides: { networks: { home: ['10.1.0.0/16', '2001:db8:1::/48'] }, aggregate: { hold: '10m' }, views: [] } });
   const web = new WebServer({ ...cfg.web, listen: '127.0.0.1:0' }, { metrics: new Metrics(), log: silentLogger, intervalSec: 10 });
   t.teardown(() => web.stop());
   await web.start();
@@ -62,6 +63,9 @@ t.test('the live page shows the replayed capture and live updates', { skip: miss
   t.same(health.find((r) => r[0] === 'decode errors'), ['decode errors', '0', '0']);
   t.ok((await cells('#ports tbody td:first-child')).includes('tcp/443'), 'tcp/443 among the top ports');
   t.match(await page.textContent('#window'), /30 × 10 s/);
+  t.ok(await page.isHidden('#views'), 'no views configured: no view picker');
+  t.ok(await page.isHidden('#interfaces-box'), 'no counter samples: no interfaces panel');
+  t.same(await page.$$eval('#exporters tbody tr', (r) => r.map((x) => x.firstChild!.textContent)), ['127.0.0.1'], 'the exporter');
   const inPixels = await page.evaluate(countColor, [37, 99, 235] as [number, number, number]);
   const outPixels = await page.evaluate(countColor, [234, 88, 12] as [number, number, number]);
   t.ok(inPixels > 100 && outPixels > 100, `the in and out lines are drawn (${inPixels} and ${outPixels} px)`);

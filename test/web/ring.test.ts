@@ -1,7 +1,7 @@
 // The web page's bounded history: ring wrap-around, pruning by the newest summary's clock, `since`
 // filters, and the trimmed page view that keeps the documented sums.
 import t from 'tap';
-import type { IntervalSummary, HostRow, PortRow } from '../../src/aggregate/summary.js';
+import type { IntervalSummary, HostRow, PortRow, ViewRow } from '../../src/aggregate/summary.js';
 import type { AlertEvent } from '../../src/alert/event.js';
 import { History, Ring, TrimmedViews, trimSummary } from '../../src/web/ring.js';
 
@@ -93,4 +93,25 @@ t.test('trimSummary keeps the top N per direction and folds the rest into "other
   t.equal(views.get(s, 1), a, 'memoized');
   t.not(views.get(s, 2), a, 'another N is computed anew');
   t.strictSame(views.get(s, 2).hosts.length, 3);
+});
+
+t.test('trimSummary trims each view per direction too, its rest into viewsOther (per: none under "all")', async (t) => {
+  const row = (remotehost: string, direction: ViewRow['direction'], bytes: number): ViewRow =>
+    ({ key: { remotehost }, ...(direction ? { direction } : {}), bytes, packets: bytes / 100, flows: 1 });
+  const s = summary(0);
+  s.views = {
+    remotehosts: [row('a', 'in', 100), row('b', 'in', 300), row('c', 'out', 50)],
+    peers: [row('a', undefined, 10), row('b', undefined, 20)],
+    small: [row('a', 'in', 1)],
+  };
+  s.viewsOther = { remotehosts: { in: { bytes: 5, packets: 1, flows: 1 }, out: zero() }, peers: { all: zero() }, small: { in: zero() } };
+  const frozen = JSON.stringify(s);
+  const v = trimSummary(s, 1);
+  t.equal(JSON.stringify(s), frozen, 'the shared summary is not modified');
+  t.strictSame(v.views!.remotehosts!.map((r) => r.key.remotehost), ['b', 'c']);
+  t.strictSame(v.viewsOther!.remotehosts, { in: { bytes: 105, packets: 2, flows: 2 }, out: zero() }, 'Σ rows + other unchanged');
+  t.strictSame(v.views!.peers!.map((r) => r.key.remotehost), ['b']);
+  t.strictSame(v.viewsOther!.peers, { all: { bytes: 10, packets: 0.1, flows: 1 } });
+  t.equal(v.views!.small, s.views.small, 'a view with nothing to trim is shared');
+  t.equal(trimSummary(s, 2), s, 'nothing to trim: the same object');
 });

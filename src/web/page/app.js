@@ -1,12 +1,12 @@
-// flowbridge live page. Plain JS, no build step. Data: /api/info, /api/intervals, /api/alerts, then
-// live updates from /api/events. Every value from the network is put in the DOM with textContent,
+// flowbridge live page. Plain JS modules, no build step. Data: /api/info, /api/intervals, /api/alerts,
+// then live updates from /api/events. Every value from the network is put in the DOM with textContent,
 // never as HTML. The window ends at the newest summary (not the wall clock), so a replayed capture
-// from another day shows too.
-'use strict';
+// from another day shows too. Rates follow the page's unit (bps or pps), kept across reloads.
+import { $, COLORS, DIRS, TOP_ROWS, UNIT_TEXT, clock, dateTime, el, fill, getJSON, legendAtNewest, loadPrefs, numCell, rate,
+  rateText, savePrefs, si, tick } from './util.js';
+import { ViewsPanel, dirCell, intervalStarts } from './views.js';
+import { interfaceNames, renderDevices } from './interfaces.js';
 
-const DIRS = ['in', 'out', 'internal', 'external'];
-const COLORS = { in: '#2563eb', out: '#ea580c', internal: '#16a34a', external: '#9333ea' };
-const TOP_ROWS = 10;
 const HEALTH = [
   ['datagrams', 'datagrams'], ['records', 'records'], ['decodeErrors', 'decode errors'],
   ['templateMisses', 'template misses'], ['late', 'late parts'],
@@ -16,7 +16,9 @@ const HEALTH = [
 const LATE_WARN_SHARE = 0.1;
 
 const state = {
-  info: { interval: 10, history: 3600, top: 50, version: '' },
+  info: { interval: 10, history: 3600, top: 50, version: '', views: [] },
+  prefs: loadPrefs(),
+  views: null,
   /** summaries by start, oldest first */
   summaries: [],
   alerts: [],
@@ -24,46 +26,6 @@ const state = {
   everConnected: false,
   renderPending: false,
 };
-
-// ---- helpers ----
-
-const $ = (sel) => document.querySelector(sel);
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
-
-const UNITS = ['', 'k', 'M', 'G', 'T', 'P'];
-function si(v) {
-  let i = 0;
-  while (Math.abs(v) >= 1000 && i < UNITS.length - 1) { v /= 1000; i++; }
-  return (i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 2 : 1)) + UNITS[i];
-}
-
-/** Axis ticks: at most three significant digits and no unit ("750M", "1.25G"); the title says bps. */
-function tick(v) {
-  let i = 0;
-  while (Math.abs(v) >= 1000 && i < UNITS.length - 1) { v /= 1000; i++; }
-  return `${Number(v.toPrecision(3))}${UNITS[i]}`;
-}
-
-function clock(sec) {
-  return new Date(sec * 1000).toLocaleTimeString([], { hour12: false });
-}
-
-function dateTime(sec) {
-  const d = new Date(sec * 1000);
-  return `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
-}
-
-async function getJSON(url) {
-  const r = await fetch(url, { cache: 'no-store' });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
-}
 
 // ---- state ----
 
@@ -99,41 +61,44 @@ function scheduleRender() {
 
 function render() {
   const list = state.summaries;
+  const unit = state.prefs.unit;
   $('#empty').hidden = list.length > 0;
   if (list.length) {
     const first = list[0], last = list[list.length - 1];
     $('#window').textContent = `${dateTime(first.start)} – ${clock(last.end)} · ${list.length} × ${last.interval} s`;
   }
-  renderChart(list);
+  for (const r of document.querySelectorAll('input[name="unit"]')) r.checked = r.value === unit;
+  $('#chart-unit').textContent = `(${UNIT_TEXT[unit]}, per interval)`;
+  for (const th of document.querySelectorAll('th.rate-head')) th.textContent = `avg ${unit}`;
+  renderChart(list, unit);
   const seconds = list.reduce((a, s) => a + s.interval, 0) || 1;
-  renderHosts(list, 'in', '#hosts-in tbody', seconds);
-  renderHosts(list, 'out', '#hosts-out tbody', seconds);
-  renderRows('#ports tbody', sumBy(list, 'ports', (r) => `${r.protocol}/${r.port}|${r.direction}`), seconds,
+  const ifNames = interfaceNames(list);
+  state.views.render(list, state.info, unit, ifNames);
+  renderHosts(list, 'in', '#hosts-in tbody', seconds, unit);
+  renderHosts(list, 'out', '#hosts-out tbody', seconds, unit);
+  renderRows('#ports tbody', sumBy(list, 'ports', (r) => `${r.protocol}/${r.port}|${r.direction}`), seconds, unit,
     (r) => (r.port ? `${r.protocol}/${r.port}` : r.protocol));
-  renderRows('#protocols tbody', sumBy(list, 'protocols', (r) => `${r.protocol}|${r.direction}`), seconds, (r) => r.protocol);
+  renderRows('#protocols tbody', sumBy(list, 'protocols', (r) => `${r.protocol}|${r.direction}`), seconds, unit, (r) => r.protocol);
+  renderDevices(list, unit, ifNames);
   renderHealth(list);
   renderAlerts();
 }
 
 /** The x axis steps by the interval over the whole window; missing intervals are gaps (null). */
-function chartData(list) {
-  if (!list.length) return [[], [], [], [], []];
-  const step = list[list.length - 1].interval;
+function chartData(list, unit) {
+  const xs = intervalStarts(list);
   const byStart = new Map(list.map((s) => [s.start, s]));
-  const xs = [];
-  const ys = DIRS.map(() => []);
-  for (let t = list[0].start; t <= list[list.length - 1].start; t += step) {
+  return [xs, ...DIRS.map((d) => xs.map((t) => {
     const s = byStart.get(t);
-    xs.push(t);
-    DIRS.forEach((d, i) => ys[i].push(s ? s.directions[d].bps : null));
-  }
-  return [xs, ...ys];
+    return s ? s.directions[d][unit] : null;
+  }))];
 }
 
-function renderChart(list) {
+function renderChart(list, unit) {
   const box = $('#chart');
-  const data = chartData(list);
+  const data = chartData(list, unit);
   box.dataset.points = String(list.length);
+  box.dataset.unit = unit;
   if (!list.length) return;
   const width = Math.max(300, box.clientWidth);
   if (!state.chart) {
@@ -141,18 +106,18 @@ function renderChart(list) {
       width, height: 300,
       series: [{ label: 'time' }, ...DIRS.map((d) => ({
         label: d, stroke: COLORS[d], width: 2, spanGaps: false,
-        value: (_u, v) => (v == null ? '–' : `${si(v)}bps`),
+        value: (_u, v) => rateText(v, state.prefs.unit),
       }))],
       axes: [{}, { values: (_u, ticks) => ticks.map(tick), size: 60 }],
       scales: { x: { time: true } },
       cursor: { drag: { x: false, y: false } },
+      hooks: { setCursor: [legendAtNewest] },
     };
     state.chart = new uPlot(opts, data, box);
   } else {
     state.chart.setData(data);
   }
-  // without a cursor on the chart, the legend shows the newest interval
-  state.chart.setLegend({ idx: data[0].length - 1 });
+  legendAtNewest(state.chart);
 }
 
 function sumBy(list, field, keyOf) {
@@ -164,30 +129,30 @@ function sumBy(list, field, keyOf) {
       if (!a) acc.set(k, (a = { ...r, bytes: 0, packets: 0, flows: 0 }));
       a.bytes += r.bytes;
       a.packets += r.packets;
+      a.flows += r.flows;
     }
   }
   return [...acc.values()].sort((a, b) => b.bytes - a.bytes);
 }
 
-function fill(tbody, rows) {
-  tbody.replaceChildren(...rows);
+function rateCell(r, seconds, unit) {
+  const v = rate(r, seconds, unit);
+  return numCell(rateText(v, unit).replace(/[bp]ps$/, ''), v, 'num rate');
 }
 
-function renderHosts(list, dir, sel, seconds) {
+function renderHosts(list, dir, sel, seconds, unit) {
   const rows = sumBy(list.map((s) => ({ hosts: s.hosts.filter((h) => h.direction === dir) })), 'hosts', (r) => r.host);
   fill($(sel), rows.slice(0, TOP_ROWS).map((r) => {
     const tr = el('tr');
-    tr.append(el('td', r.host, 'host'), el('td', r.group), el('td', si((r.bytes * 8) / seconds), 'num'), el('td', si(r.bytes) + 'B', 'num'));
+    tr.append(el('td', r.host, 'host'), el('td', r.group), rateCell(r, seconds, unit), numCell(si(r.bytes) + 'B', r.bytes));
     return tr;
   }));
 }
 
-function renderRows(sel, rows, seconds, label) {
+function renderRows(sel, rows, seconds, unit, label) {
   fill($(sel), rows.slice(0, TOP_ROWS).map((r) => {
     const tr = el('tr');
-    const dir = el('td');
-    dir.append(el('span', undefined, `dir dir-${DIRS.includes(r.direction) ? r.direction : 'in'}`), document.createTextNode(r.direction));
-    tr.append(el('td', label(r)), dir, el('td', si((r.bytes * 8) / seconds), 'num'), el('td', si(r.bytes) + 'B', 'num'));
+    tr.append(el('td', label(r)), dirCell(r.direction), rateCell(r, seconds, unit), numCell(si(r.bytes) + 'B', r.bytes));
     return tr;
   }));
 }
@@ -255,8 +220,19 @@ function showError(err) {
   setConn('error', `error: ${err.message}`);
 }
 
+function setUnit(unit) {
+  state.prefs.unit = unit === 'pps' ? 'pps' : 'bps';
+  savePrefs(state.prefs);
+  scheduleRender();
+}
+
 async function init() {
-  state.info = await getJSON('/api/info');
+  state.views = new ViewsPanel(state.prefs, () => {
+    savePrefs(state.prefs);
+    scheduleRender();
+  });
+  for (const r of document.querySelectorAll('input[name="unit"]')) r.addEventListener('change', (e) => setUnit(e.target.value));
+  state.info = { ...state.info, ...(await getJSON('/api/info')) };
   $('#version').textContent = `flowbridge ${state.info.version}`;
   connect();
   const [intervals, alerts] = await Promise.all([getJSON(`/api/intervals?top=${state.info.top}`), getJSON('/api/alerts')]);
@@ -264,6 +240,7 @@ async function init() {
   addAlerts(alerts);
   window.addEventListener('resize', () => {
     if (state.chart) state.chart.setSize({ width: Math.max(300, $('#chart').clientWidth), height: 300 });
+    state.views.resize();
   });
 }
 
