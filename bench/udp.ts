@@ -5,7 +5,8 @@
 // receiving socket (/proc/net/udp), CPU time and, for flowbridge, RSS sampled every second.
 // `npm run bench udp` runs 75 s of warm-up and 60 s measured per collector; BENCH_UDP_WARMUP and
 // BENCH_UDP_SECONDS (seconds), BENCH_UDP_RATE (records/s) and BENCH_UDP_FORMAT (netflow5, netflow9,
-// ipfix, sflow5; nfacctd only takes the NetFlow/IPFIX ones) change it.
+// ipfix, sflow5; nfacctd only takes the NetFlow/IPFIX ones) change it; BENCH_UDP_VIEWS=none runs
+// flowbridge without the default views.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -192,6 +193,8 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
   const cfg = loadConfig({ argv: [], env: {}, overrides: {
     networks: { home: HOME }, state: { file: '' },
     listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [], recvBufferSize: recvBuf },
+    // BENCH_UDP_VIEWS=none: without the default views, to see what they cost end to end
+    ...(process.env.BENCH_UDP_VIEWS === 'none' ? { views: [] } : {}),
   } });
   let summaries = 0, late = 0;
   const pipe = new LiveCollector(cfg, { onSummary: (s) => {

@@ -1,4 +1,4 @@
-// The command line: `flowbridge [run]` (live collector), `flowbridge replay FILE...`, `--print-config`.
+// The command line: `flowbridge [run]` (live collector), `flowbridge replay FILE...`, `flowbridge dashboards`, `--print-config`.
 import { readFileSync } from 'node:fs';
 import { loadConfig, printConfig, RELOADABLE_KEYS, unknownOption, type Config } from './config/load.js';
 import { ConfigError } from './lib/errors.js';
@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './lib/log.js';
 import { LiveCollector } from './live.js';
 import { connect, prepare, restartKeys, type Parts } from './app.js';
 import { runReplay } from './replay-cmd.js';
+import { DASHBOARDS_USAGE, runDashboards, type RunArgs } from './dashboards-cmd.js';
 import { dropQueued, lostSince, undelivered } from './export/undelivered.js';
 import { ListenError, formatHostPort, parseHostPort } from './ingest/udp.js';
 import { createSinks } from './config/create-sinks.js';
@@ -22,6 +23,7 @@ Usage:
   flowbridge [run] [--config FILE] [options]      run the collector (UDP 2055 NetFlow/IPFIX, 6343 sFlow)
   flowbridge replay FILE... [options]             feed pcap/pcapng captures through the same pipeline
   flowbridge --print-config [options]             show the effective configuration (secrets redacted)
+  ${DASHBOARDS_USAGE}
 
 Shortcuts:
   --home PREFIXES        home networks (comma-separated CIDRs) as the group "home"
@@ -31,16 +33,7 @@ Shortcuts:
   --shift-to-now         replay: rebase capture time to the present
 Every configuration key is also an option; see docs/configuration.md.`;
 
-interface Cli {
-  command: 'run' | 'replay';
-  files: string[];
-  argv: string[];
-  file?: string;
-  overrides: Record<string, unknown>;
-  printConfig: boolean;
-  realtime: boolean;
-  shiftToNow: boolean;
-}
+type Cli = RunArgs & { command: 'run' | 'replay' };
 
 /** Splits our own flags and positional files from the config options convict parses. */
 export function parseCli(args: string[]): Cli | 'help' | 'version' {
@@ -339,6 +332,7 @@ export async function main(args: string[], hooks: MainHooks = {}): Promise<numbe
 }
 
 async function run(args: string[], hooks: MainHooks): Promise<number> {
+  if (args[0] === 'dashboards') return runDashboards(args.slice(1), parseCli);
   const cli = parseCli(args);
   if (cli === 'help') {
     process.stdout.write(`${HELP}\n`);

@@ -1,8 +1,11 @@
-// The bundled Grafana dashboards as data for the tests: their queries, variables and datasources; the
-// series schema as docs/metrics.md states it (parsed from its tables, so there is one list of names);
-// and Grafana's variable substitution, enough to run the queries the way Grafana would send them.
+// The Grafana dashboards as data for the tests: the bundled ones and those the generator makes for a
+// configuration (src/dashboards/), their queries, variables and datasources; the series schema as
+// docs/metrics.md states it (parsed from its tables, so there is one list of names), with the measurements
+// of configured views; and Grafana's variable substitution, enough to run the queries as Grafana sends them.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { ViewSpec } from '../../src/aggregate/views.js';
+import { graphiteDashboard, influxDashboard, type DashboardConfig } from '../../src/dashboards/index.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const DASHBOARDS = { influxdb: 'grafana/dashboards/flowbridge-influxdb.json', graphite: 'grafana/dashboards/flowbridge-graphite.json' };
@@ -20,6 +23,17 @@ export interface Query { where: string; text: string }
 
 export function loadDashboard(kind: keyof typeof DASHBOARDS): Dashboard {
   return JSON.parse(readFileSync(ROOT + DASHBOARDS[kind], 'utf8')) as Dashboard;
+}
+
+/** The generator's dashboard for a configuration, as Grafana reads it (JSON). */
+export function generatedDashboard(kind: keyof typeof DASHBOARDS, cfg: DashboardConfig): Dashboard {
+  const d = kind === 'influxdb' ? influxDashboard(cfg) : graphiteDashboard(cfg);
+  return JSON.parse(JSON.stringify(d)) as Dashboard;
+}
+
+/** The measurements an InfluxQL query reads (FROM, quoted names unquoted). */
+export function measurementsOf(q: string): string[] {
+  return [...q.matchAll(/FROM ("(?:\\.|[^"])*"|\w+)/g)].map((m) => m[1]!.replace(/^"(.*)"$/, '$1'));
 }
 
 export function allPanels(d: Dashboard): Panel[] {
@@ -80,6 +94,12 @@ export interface MeasurementDoc {
 }
 export interface SchemaDoc {
   measurements: Map<string, MeasurementDoc>;
+  /** the views and interface counters table's `interface_counters` (its fields from the table after it) */
+  interfaceCounters: MeasurementDoc;
+  /** the fields of a `view_<name>` */
+  viewFields: string[];
+  /** whether the doc names the `ifname` tag of interface views and interface_counters */
+  ifnameDocumented: boolean;
   directions: string[];
   /** tags every measurement may carry (`instance`, docs/metrics.md "## Tags") */
   commonTags: string[];
@@ -144,7 +164,42 @@ export function loadSchemaDoc(): SchemaDoc {
   const viewTable = find('views and interface counters', (t) => t.heading.includes('Views and interface counters'));
   const subtrees = [...measurements.values()].map((m) => m.graphite.split('.')[1]!)
     .concat(viewTable.rows.map((r) => ticked(r[1]!)[0]!.split('.')[1]!));
-  return { measurements, directions, commonTags, subtrees };
+  const ifRow = viewTable.rows.find((r) => ticked(r[0]!)[0] === 'interface_counters');
+  const viewRow = viewTable.rows.find((r) => ticked(r[0]!)[0] === 'view_<name>');
+  if (!ifRow || !viewRow) throw new Error('docs/metrics.md: no view_<name> or interface_counters row');
+  const ifFields = names(find('interface counters fields', (t) => t !== viewTable && t.heading.includes('Views and interface counters') && t.header[0] === 'field'));
+  const ifnameDocumented = /`ifname`/.test(md);
+  const interfaceCounters: MeasurementDoc = {
+    name: 'interface_counters', graphite: ticked(ifRow[1]!)[0]!, tags: [...new Set([...ticked(ifRow[2]!), IFNAME])],
+    fields: ifFields, graphiteFields: ifFields,
+  };
+  if (!/rates/.test(viewRow[3]!)) throw new Error(`docs/metrics.md: view_<name> fields "${viewRow[3]}"`);
+  return { measurements, directions, commonTags, subtrees, interfaceCounters, viewFields: rates, ifnameDocumented };
+}
+
+/** The optional interface name tag (interface views and interface_counters; plain Graphite paths have none). */
+export const IFNAME = 'ifname';
+
+/**
+ * The schema with the measurements of `views` and interface_counters, as docs/metrics.md words them:
+ * a tag per key in key order (`group` is `network`; `direction` in a view per direction is
+ * `flowdirection`), `direction` when per direction, `ifname` with the `interface` key.
+ */
+export function withViews(schema: SchemaDoc, views: readonly ViewSpec[]): SchemaDoc {
+  const measurements = new Map(schema.measurements);
+  measurements.set('interface_counters', schema.interfaceCounters);
+  for (const v of views) {
+    const per = v.per === 'direction';
+    const keyTags = v.keys.map((k) => (k === 'group' ? 'network' : k === 'direction' && per ? 'flowdirection' : k));
+    const node = v.name.replace(/:/g, '-').replace(/[^A-Za-z0-9_-]/g, '_');
+    measurements.set(`view_${v.name}`, {
+      name: `view_${v.name}`,
+      graphite: ['flowbridge', 'views', node, ...keyTags.map((k) => `<${k}>`), ...(per ? ['<direction>'] : []), '<field>'].join('.'),
+      tags: [...keyTags, ...(per ? ['direction'] : []), ...(v.keys.includes('interface') ? [IFNAME] : [])],
+      fields: schema.viewFields, graphiteFields: schema.viewFields,
+    });
+  }
+  return { ...schema, measurements };
 }
 
 // ---- InfluxQL: which measurements, tags and fields a query names ----
@@ -260,7 +315,7 @@ export function checkGraphitePath(path: string, schema: SchemaDoc, partial = fal
   for (const m of schema.measurements.values()) {
     const whole = nodesOf(m.graphite.replace(/^flowbridge(?=\.)/, prefix));
     const pattern = partial ? whole.slice(0, nodes.length) : whole;
-    if (pattern.length !== nodes.length || pattern[1] !== nodes[1]) continue;
+    if (pattern.length !== nodes.length || pattern[1] !== nodes[1] || (pattern[1] === 'views' && pattern[2] !== nodes[2])) continue;
     const problems: string[] = [];
     pattern.forEach((p, i) => {
       const n = nodes[i]!;
