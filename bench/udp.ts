@@ -3,10 +3,13 @@
 // process, then the same stream (same seed, rate and duration) to Debian's nfacctd. Loss = records sent
 // − records decoded (nfacctd: Σ FLOWS of its print plugin). Also the kernel's drop counter of each
 // receiving socket (/proc/net/udp), CPU time and, for flowbridge, RSS sampled every second.
-// `npm run bench udp` runs 75 s of warm-up and 60 s measured per collector; BENCH_UDP_WARMUP and
-// BENCH_UDP_SECONDS (seconds), BENCH_UDP_RATE (records/s) and BENCH_UDP_FORMAT (netflow5, netflow9,
-// ipfix, sflow5; nfacctd only takes the NetFlow/IPFIX ones) change it; BENCH_UDP_VIEWS=none runs
-// flowbridge without the default views.
+// `npm run bench udp` sweeps 0.8, 1.0, 1.3, 1.6 and 2.0M records/s, each collector at each rate for
+// 75 s of warm-up and 60 s measured, and prints the curve, each knee (the highest rate under 0.1 %
+// lost) and CPU per million records. BENCH_UDP_RATES (M records/s, comma-separated) changes the
+// sweep; BENCH_UDP_RATE (records/s) runs one rate with every detail; BENCH_UDP_WARMUP and
+// BENCH_UDP_SECONDS (seconds), BENCH_UDP_FORMAT (netflow5, netflow9, ipfix, sflow5; nfacctd only takes
+// the NetFlow/IPFIX ones) and BENCH_UDP_VIEWS=none (flowbridge without the default views) apply to both.
+// flowbridge runs in this process rate after rate: its RSS includes what earlier rates left.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -189,7 +192,10 @@ const pct = (lost: number, sent: number) => (sent > 0 ? (100 * lost) / sent : 0)
 
 // ---- flowbridge -------------------------------------------------------------------------------
 
-async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
+/** One collector at one rate: what the sweep's curve is made of. */
+interface Point { offered: number; received: number; loss: number; cpuPerM: number; rss: number }
+
+async function flowbridge(p: Params, recvBuf: number): Promise<{ rows: BenchRow[]; point: Point }> {
   const cfg = loadConfig({ argv: [], env: {}, overrides: {
     networks: { home: HOME }, state: { file: '' },
     listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [], recvBufferSize: recvBuf },
@@ -224,7 +230,9 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
   const mem = process.memoryUsage(), mb = (n: number) => (n / 2 ** 20).toFixed(0);
   const q = Math.max(1, Math.floor(rss.length / 4));
   const early = Math.max(...rss.slice(0, q)), lateRss = Math.max(...rss.slice(-q));
-  return [
+  const received = (decoded - decoded0) / sent.seconds, cpuS = (cpu.user + cpu.system) / 1e6;
+  const point = { offered: p.recordsPerSec, received, loss: pct(lost, sent.records), cpuPerM: cpuS / ((decoded - decoded0) / 1e6), rss: Math.max(...rss) };
+  return { point, rows: [
     { name: `sender (${p.format}, to flowbridge)`, value: sent.records / sent.totalSeconds, unit: 'records/s',
       notes: `${Math.round(sent.datagrams / sent.totalSeconds).toLocaleString('en-US')} datagrams/s for ${sent.totalSeconds.toFixed(1)} s, ${sent.recordsPerDatagram.toFixed(1)} records/datagram, pool of ${p.pool} datagrams with ${sent.poolHosts.toLocaleString('en-US')} local hosts, ${sent.errors} send errors` },
     { name: 'flowbridge received', value: (decoded - decoded0) / sent.seconds, unit: 'records/s',
@@ -232,7 +240,7 @@ async function flowbridge(p: Params, recvBuf: number): Promise<BenchRow[]> {
     { name: 'flowbridge loss', value: pct(lost, sent.records), unit: '%', notes: `${lost.toLocaleString('en-US')} records; kernel socket drops ${drops} datagrams; goal < 0.1 %` },
     { name: 'flowbridge RSS, max over the run', value: Math.max(...rss), unit: 'MB',
       notes: `first quarter max ${early} MB, last quarter max ${lateRss} MB, ${rss.length} samples; every interval sees the pool's ${sent.poolHosts.toLocaleString('en-US')} local hosts (the pool cycles every ${(p.pool / (sent.datagrams / sent.totalSeconds)).toFixed(1)} s); ${summaries} summaries, ${late} late portions; at the end the main thread's V8 heap ${mb(mem.heapTotal)} MB and array buffers ${mb(mem.arrayBuffers)} MB; goal < 200 MB, flat` },
-  ];
+  ] };
 }
 
 // ---- nfacctd ----------------------------------------------------------------------------------
@@ -241,9 +249,9 @@ function haveNfacctd(): boolean {
   return spawnSync('nfacctd', ['-V'], { stdio: 'ignore', timeout: 5000 }).error === undefined;
 }
 
-async function nfacctd(p: Params, recvBuf: number): Promise<BenchRow[]> {
-  if (p.format === 'sflow5' || process.env.BENCH_UDP_NFACCTD === '0') return [];
-  if (!haveNfacctd()) return [{ name: 'nfacctd', value: 0, unit: '', notes: 'not installed: skipped' }];
+async function nfacctd(p: Params, recvBuf: number): Promise<{ rows: BenchRow[]; point?: Point }> {
+  if (p.format === 'sflow5' || process.env.BENCH_UDP_NFACCTD === '0') return { rows: [] };
+  if (!haveNfacctd()) return { rows: [{ name: 'nfacctd', value: 0, unit: '', notes: 'not installed: skipped' }] };
   const dir = mkdtempSync(join(tmpdir(), 'fb-nfacctd-'));
   const port = await freePort();
   // print plugin with aggregate "flows": one row per refresh with the number of flow records seen
@@ -259,7 +267,7 @@ async function nfacctd(p: Params, recvBuf: number): Promise<BenchRow[]> {
     const t0 = Date.now();
     const log = () => { try { return readFileSync(join(dir, 'nfacctd.log'), 'utf8'); } catch { return ''; } };
     while (!log().includes('waiting for NetFlow') && Date.now() - t0 < 10_000) await sleep(50);
-    let cpu0 = 0, flows0 = 0;
+    let cpu0 = 0;
     const pids = () => [proc.pid!, ...readdirSync(dir).filter((f) => f.startsWith('nfacctd.pid-')).map((f) => Number(readFileSync(join(dir, f), 'utf8')))];
     const flowsWritten = () => {
       let n = 0;
@@ -273,7 +281,6 @@ async function nfacctd(p: Params, recvBuf: number): Promise<BenchRow[]> {
     };
     const sent = await send(port, p, () => {
       cpu0 = pids().reduce((a, pid) => a + cpuSeconds(pid), 0);
-      flows0 = flowsWritten(); // (written every 5 s: the warm-up's last seconds count as measured)
     });
     await sleep(1000);
     const drops = kernelDrops(port);
@@ -283,28 +290,71 @@ async function nfacctd(p: Params, recvBuf: number): Promise<BenchRow[]> {
     const flows = flowsWritten();
     const granted = /nfacctd_pipe_size: obtained=(\d+)/.exec(log())?.[1];
     const lost = sent.records - flows;
-    return [
+    // its output comes every 5 s, so what it delivered while measured is taken from its loss over the run
+    const delivered = (sent.records / sent.totalSeconds) * (flows / sent.records);
+    const point = { offered: p.recordsPerSec, received: delivered, loss: pct(lost, sent.records),
+      cpuPerM: cpu / ((delivered * sent.seconds) / 1e6), rss: NaN };
+    return { point, rows: [
       { name: `sender (${p.format}, to nfacctd)`, value: sent.records / sent.totalSeconds, unit: 'records/s',
         notes: `${Math.round(sent.datagrams / sent.totalSeconds).toLocaleString('en-US')} datagrams/s for ${sent.totalSeconds.toFixed(1)} s, the same pool and seed` },
-      { name: 'nfacctd received', value: (flows - flows0) / sent.seconds, unit: 'records/s',
+      { name: 'nfacctd received', value: delivered, unit: 'records/s',
         notes: `${flows.toLocaleString('en-US')} of ${sent.records.toLocaleString('en-US')} records (print plugin, aggregate flows); CPU ${cpu.toFixed(1)} s in ${sent.seconds.toFixed(0)} s (core + plugin); socket buffer ${granted ? (Number(granted) / 2 ** 20).toFixed(0) : '?'} MiB granted` },
       { name: 'nfacctd loss', value: pct(lost, sent.records), unit: '%', notes: `${lost.toLocaleString('en-US')} records; kernel socket drops ${drops} datagrams` },
-    ];
+    ] };
   } finally {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Loss below which a rate counts as kept up with (the issue's knee). */
+const KNEE_LOSS = 0.1;
+
+/** The highest offered rate with loss under KNEE_LOSS, below the first one at or above it. */
+function knee(points: readonly Point[]): Point | undefined {
+  let k: Point | undefined;
+  for (const pt of points) {
+    if (pt.loss >= KNEE_LOSS) break;
+    k = pt;
+  }
+  return k;
+}
+
+/** One line of the curve: loss at the offered rate, what got through, CPU per million records, RSS. */
+function curveRow(who: string, pt: Point): BenchRow {
+  return { name: `${who} at ${(pt.offered / 1e6).toFixed(2)}M records/s`, value: pt.loss, unit: '% lost',
+    notes: `${Math.round(pt.received).toLocaleString('en-US')} records/s delivered; ${pt.cpuPerM.toFixed(2)} CPU s per million records` +
+      (Number.isNaN(pt.rss) ? '' : `; RSS max ${pt.rss} MB`) };
+}
+
 export async function run(): Promise<BenchRow[]> {
   const p = params();
+  // BENCH_UDP_RATE: one rate, every detail; otherwise a sweep over BENCH_UDP_RATES (M records/s)
+  const rates = process.env.BENCH_UDP_RATE !== undefined ? [p.recordsPerSec]
+    : (process.env.BENCH_UDP_RATES ?? '0.8,1.0,1.3,1.6,2.0').split(',').map((r) => Number(r) * 1e6);
   // What the collector asks for by default (listen.recvBufferSize); as root the OS cap is raised for
   // the run and restored after, so both collectors get the buffer they ask for.
   const recvBuf = 32 * 1024 * 1024;
   const rmem = raiseRmemMax(recvBuf);
   try {
-    const rows = await flowbridge(p, recvBuf);
-    rows.push(...await nfacctd(p, recvBuf));
+    const rows: BenchRow[] = [], ours: Point[] = [], theirs: Point[] = [];
+    for (const rate of rates) {
+      const at = { ...p, recordsPerSec: rate };
+      const fb = await flowbridge(at, recvBuf), nf = await nfacctd(at, recvBuf);
+      ours.push(fb.point);
+      if (nf.point) theirs.push(nf.point);
+      if (rates.length === 1) rows.push(...fb.rows, ...nf.rows);
+    }
+    if (rates.length > 1) {
+      for (const pt of ours) rows.push(curveRow('flowbridge', pt));
+      for (const pt of theirs) rows.push(curveRow('nfacctd', pt));
+      for (const [who, pts] of [['flowbridge', ours], ['nfacctd', theirs]] as const) {
+        if (pts.length === 0) continue;
+        const k = knee(pts);
+        rows.push({ name: `${who} knee`, value: k ? k.offered : 0, unit: 'records/s',
+          notes: k ? `highest rate swept with < ${KNEE_LOSS} % lost` : `lost ${KNEE_LOSS} % or more at every rate swept` });
+      }
+    }
     rows.push({ name: 'net.core.rmem_max during the run', value: rmem.after, unit: 'bytes',
       notes: rmem.after !== rmem.before ? `raised from ${rmem.before} for this run and restored after` : 'unchanged (not root, or already large enough)' });
     return rows;
