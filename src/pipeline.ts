@@ -256,9 +256,11 @@ export class Pipeline {
     this.templates.dropAllPending();
     if (nowMs !== undefined) this.aggregator.setClock(nowMs);
     this.aggregator.flush(nowMs !== undefined);
-    // counter samples after the capture's last flow: their intervals are emitted too, with no flows
+    // counter samples after the capture's last flow (or in a capture without flows): their intervals
+    // are emitted too, with no flows
     const k = this.interfaces.lastOpen();
     if (k >= 0) {
+      if (!this.aggregator.started) this.aggregator.start(this.interfaces.firstOpen() * this.intervalMs);
       this.aggregator.setClock(k * this.intervalMs);
       this.aggregator.flush(true);
     }

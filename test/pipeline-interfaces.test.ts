@@ -37,3 +37,10 @@ t.test('flows and counters to the end: no interval added', async (t) => {
   t.equal(out.length, 4);
   for (const i of IFACES) t.equal(risen(out, i.ifIndex), 3 * i.inOctets);
 });
+
+t.test('a capture of counter samples only: their intervals are emitted, with no flows', async (t) => {
+  const out = await run(4, 0);
+  t.ok(out.length >= 1, `${out.length} summaries`);
+  for (const i of IFACES) t.equal(risen(out, i.ifIndex), 3 * i.inOctets, `ifIndex ${i.ifIndex}: every rise of the 4 samples`);
+  t.ok(out.every((s) => s.directions.in.bytes === 0 && s.directions.out.bytes === 0), 'no flows');
+});

@@ -114,6 +114,11 @@ export class Aggregator {
   }
 
   /** Live mode: emit (possibly empty) summaries from the interval containing `nowMs` on. */
+  /** Whether an interval is set to be emitted next (a record came, or start() ran). */
+  get started(): boolean {
+    return this.nextK !== undefined;
+  }
+
   start(nowMs: number): void {
     this.nowMs = nowMs;
     this.curK = this.indexOf(nowMs);

@@ -152,6 +152,13 @@ export class InterfaceCounters {
     return last;
   }
 
+  /** The earliest interval holding rises not yet taken, -1 when none. */
+  firstOpen(): number {
+    let first = -1;
+    for (const k of this.open.keys()) if (first < 0 || k < first) first = k;
+    return first;
+  }
+
   /** maxIntervals open: the oldest interval's rows join the next one's (their totals are kept). */
   private foldOldest(): void {
     const ks = [...this.open.keys()].sort((a, b) => a - b);
