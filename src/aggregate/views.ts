@@ -142,27 +142,20 @@ export class View {
       id = this.s4.index.find1((side === 1 ? rec.src4 : rec.dst4) | 0, 0, room);
       this.sh = 0;
     }
-    this.n = 1;
-    this.id0 = id;
-    this.d0 = this.perDirection ? d * 3 : 0;
-    this.at0 = (id & PAGE_MASK) * this.stride + this.d0;
+    this.put(id, this.perDirection ? d * 3 : 0);
   }
 
   /** exporter and interface: the input interface received the record (in), the output one sent it (out). */
   private prepareInterface(rec: FlowRecord, exporters: ViewExporters): void {
     const inIf = rec.inIf, outIf = rec.outIf;
     if (inIf <= 0 && outIf <= 0) return;
-    const x = exporters.id(rec.exporter), ix = this.s4.index, stride = this.stride;
+    const x = exporters.id(rec.exporter), ix = this.s4.index;
     this.sh = 0;
     if (inIf > 0) {
-      const id = x < 0 ? -1 : ix.find2(x, inIf | 0, ix.size < this.maxTuples);
-      this.id0 = id; this.d0 = 0; this.at0 = (id & PAGE_MASK) * stride; this.n = 1;
+      this.put(x < 0 ? -1 : ix.find2(x, inIf | 0, ix.size < this.maxTuples), 0);
     }
     if (outIf > 0) {
-      const id = x < 0 ? -1 : ix.find2(x, outIf | 0, ix.size < this.maxTuples), dd = this.perDirection ? 3 : 0;
-      const at = (id & PAGE_MASK) * stride + dd;
-      if (this.n === 0) { this.id0 = id; this.d0 = dd; this.at0 = at; this.n = 1; }
-      else { this.id1 = id; this.d1 = dd; this.at1 = at; this.n = 2; }
+      this.put(x < 0 ? -1 : ix.find2(x, outIf | 0, ix.size < this.maxTuples), this.perDirection ? 3 : 0);
     }
   }
 
@@ -193,27 +186,25 @@ export class View {
       }
     }
     this.sh = v6 ? 1 : 0;
-    const stride = this.stride;
     if (ifAt < 0) {
-      const id = full ? -1 : shape.find(this.size < this.maxTuples);
-      this.n = 1;
-      this.id0 = id;
-      this.d0 = this.perDirection ? d * 3 : 0;
-      this.at0 = (id & PAGE_MASK) * stride + this.d0;
+      this.put(full ? -1 : shape.find(this.size < this.maxTuples), this.perDirection ? d * 3 : 0);
       return;
     }
     if (rec.inIf > 0) {
       w[ifAt] = rec.inIf;
-      const id = full ? -1 : shape.find(this.size < this.maxTuples);
-      this.id0 = id; this.d0 = 0; this.at0 = (id & PAGE_MASK) * stride; this.n = 1;
+      this.put(full ? -1 : shape.find(this.size < this.maxTuples), 0);
     }
     if (rec.outIf > 0) {
       w[ifAt] = rec.outIf;
-      const id = full ? -1 : shape.find(this.size < this.maxTuples), dd = this.perDirection ? 3 : 0;
-      const at2 = (id & PAGE_MASK) * stride + dd;
-      if (this.n === 0) { this.id0 = id; this.d0 = dd; this.at0 = at2; this.n = 1; }
-      else { this.id1 = id; this.d1 = dd; this.at1 = at2; this.n = 2; }
+      this.put(full ? -1 : shape.find(this.size < this.maxTuples), this.perDirection ? 3 : 0);
     }
+  }
+
+  /** Records one tuple of the prepared record: its id and the offset of direction triple `d` (0 or 3 × direction). */
+  private put(id: number, d: number): void {
+    const at = (id & PAGE_MASK) * this.stride + d;
+    if (this.n === 0) { this.id0 = id; this.d0 = d; this.at0 = at; this.n = 1; }
+    else { this.id1 = id; this.d1 = d; this.at1 = at; this.n = 2; }
   }
 
   /** The key object of tuple `id` of shape `sh`, built from its words (summary time only). */
