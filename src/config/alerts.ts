@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { bool, duration, FormatError, oneOf, positiveInt, redactUrl, text, type FormatDef } from './formats.js';
 import { renderDuration } from '../lib/duration.js';
 import type { Section } from './section.js';
-import { checkedFilter, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
+import { checkedFilter, checkedKeyList, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
 
 /** The keys a definition takes: every flow key (`interface` counts a record on each of its interfaces). */
 const ALERT_KEYS: readonly string[] = KEY_NAMES;
@@ -217,10 +217,7 @@ export function normalizeFlow(raw: unknown, sub: string): FlowDefinition {
     }
     return k.toLowerCase() as KeyName;
   });
-  if (new Set(keys).size !== keys.length) throw new FormatError('each key once', `${sub}.keys`, raw.keys);
-  if (keys.includes('interface') && !keys.includes('exporter')) {
-    throw new FormatError('exporter beside interface (an ifIndex names an interface on its exporter only)', `${sub}.keys`, raw.keys);
-  }
+  checkedKeyList(keys, raw, sub);
   const value = raw.value === undefined ? 'bytes' : raw.value;
   if (typeof value !== 'string' || !(VALUE_NAMES as readonly string[]).includes(value)) {
     throw new FormatError(`one of ${VALUE_NAMES.map((v) => `"${v}"`).join(', ')}`, `${sub}.value`, raw.value);

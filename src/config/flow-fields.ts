@@ -1,10 +1,22 @@
 // The fields alert definitions (alerts.ts) and views (views.ts) share: a list of named objects given
-// as JSON text in the environment, a name, and a filter expression checked when the configuration loads.
+// as JSON text in the environment, a name, a key list and a filter expression checked when the
+// configuration loads.
 import { FilterError, parseFilter } from '../flow/filter.js';
 import { FormatError } from './formats.js';
 
 type Obj = Record<string, unknown>;
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/**
+ * Checks a definition's or view's key list as a whole: each key once, and `exporter` beside
+ * `interface` (an ifIndex names an interface on its exporter only).
+ */
+export function checkedKeyList(keys: readonly string[], raw: Obj, sub: string): void {
+  if (new Set(keys).size !== keys.length) throw new FormatError('each key once', `${sub}.keys`, raw.keys);
+  if (keys.includes('interface') && !keys.includes('exporter')) {
+    throw new FormatError('exporter beside interface (an ifIndex names an interface on its exporter only)', `${sub}.keys`, raw.keys);
+  }
+}
 
 /** coerce of a list format: JSON text (environment, command line) becomes the list; anything else stays. */
 export function coerceJsonList(t: string): unknown {

@@ -8,7 +8,7 @@ import { ConfigError } from '../lib/errors.js';
 import { FormatError, type FormatDef } from './formats.js';
 import { distance } from '../lib/distance.js';
 import type { Section } from './section.js';
-import { checkedFilter, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
+import { checkedFilter, checkedKeyList, checkedName, coerceJsonList, namedItems } from './flow-fields.js';
 
 export interface ViewsConfig {
   views: ViewSpec[];
@@ -51,10 +51,7 @@ export function normalizeView(raw: unknown, sub: string): ViewSpec {
     throw new FormatError('a list of one or more flow keys such as [exporter, interface]', `${sub}.keys`, raw.keys);
   }
   const keys = keysRaw.map((k, j) => key(k, `${sub}.keys[${j}]`));
-  if (new Set(keys).size !== keys.length) throw new FormatError('each key once', `${sub}.keys`, raw.keys);
-  if (keys.includes('interface') && !keys.includes('exporter')) {
-    throw new FormatError('exporter beside interface (an ifIndex names an interface on its exporter only)', `${sub}.keys`, raw.keys);
-  }
+  checkedKeyList(keys, raw, sub);
   const top = raw.top === undefined ? VIEW_DEFAULTS.top : raw.top;
   if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > MAX_TOP) {
     throw new FormatError(`a whole number from 1 to ${MAX_TOP}`, `${sub}.top`, raw.top);
