@@ -2,6 +2,7 @@
 import t from 'tap';
 import { labelInterfaces } from '../../src/aggregate/interface-labels.js';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { emptySummary } from '../helpers/summary.js';
 import { InterfaceNames } from '../../src/decode/interface-names.js';
 
 const z = { bytes: 1, packets: 1, flows: 1 };
@@ -9,17 +10,13 @@ const zi = { octets: 0, ucastPkts: 0, errors: 0, discards: 0, bps: 0, pps: 0 };
 
 function summary(): IntervalSummary {
   return {
-    start: 0, end: 10, interval: 10,
-    directions: { in: { ...z, bps: 0, pps: 0 }, out: { ...z, bps: 0, pps: 0 }, internal: { ...z, bps: 0, pps: 0 }, external: { ...z, bps: 0, pps: 0 } },
-    hosts: [], hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z },
-    protocols: [], groups: [], exporters: [],
+    ...emptySummary(0),
     views: {
       ifs: [{ key: { exporter: '192.0.2.1', interface: 3 }, direction: 'in', ...z }, { key: { exporter: '192.0.2.1', interface: 5 }, direction: 'out', ...z }],
       byinput: [{ key: { exporter: '192.0.2.1', inputifindex: 3 }, direction: 'in', ...z }],
       empty: [],
     },
     interfaces: [{ exporter: '192.0.2.1', ifIndex: 3, ifSpeed: 0, in: zi, out: zi }, { exporter: '192.0.2.9', ifIndex: 3, ifSpeed: 0, in: zi, out: zi }],
-    stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
   };
 }
 

@@ -3,6 +3,7 @@
 // even though the sinks cache their escaped names.
 import t from 'tap';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { emptySummary } from '../helpers/summary.js';
 import { GraphiteSink } from '../../src/export/graphite.js';
 import { InfluxSink } from '../../src/export/influx.js';
 import { viewMeasurement } from '../../src/export/series-views.js';
@@ -14,10 +15,7 @@ const TS = 1793491200;
 
 function summary(name3 = 'xe-0/0/1'): IntervalSummary {
   return {
-    start: TS, end: TS + 10, interval: 10,
-    directions: { in: { ...z, bps: 0, pps: 0 }, out: { ...z, bps: 0, pps: 0 }, internal: { ...z, bps: 0, pps: 0 }, external: { ...z, bps: 0, pps: 0 } },
-    hosts: [], hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z },
-    protocols: [], groups: [], exporters: [],
+    ...emptySummary(TS),
     views: {
       ifs: [
         { key: { exporter: '192.0.2.1', interface: 3 }, direction: 'in', bytes: 1000, packets: 10, flows: 2, ifName: name3 },
@@ -31,7 +29,6 @@ function summary(name3 = 'xe-0/0/1'): IntervalSummary {
       { exporter: '192.0.2.1', ifIndex: 3, ifSpeed: 1_000_000_000, in: { ...zi, octets: 125, bps: 100 }, out: zi, ifName: name3 },
       { exporter: '192.0.2.1', ifIndex: 9, ifSpeed: 0, in: zi, out: zi },
     ],
-    stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
   };
 }
 

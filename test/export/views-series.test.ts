@@ -2,6 +2,7 @@
 // tagged) of a summary with a view per direction, a view per: none and one interface.
 import t from 'tap';
 import type { IntervalSummary } from '../../src/aggregate/summary.js';
+import { emptySummary } from '../helpers/summary.js';
 import { GraphiteSink } from '../../src/export/graphite.js';
 import { InfluxSink } from '../../src/export/influx.js';
 import { SeriesWalker } from '../../src/export/series.js';
@@ -14,10 +15,7 @@ const TS = 1793491200;
 
 function summary(): IntervalSummary {
   return {
-    start: TS, end: TS + 10, interval: 10,
-    directions: { in: { ...z, bps: 0, pps: 0 }, out: { ...z, bps: 0, pps: 0 }, internal: { ...z, bps: 0, pps: 0 }, external: { ...z, bps: 0, pps: 0 } },
-    hosts: [], hostsOther: { in: z, out: z }, ports: [], portsOther: { in: z, out: z, internal: z, external: z },
-    protocols: [], groups: [], exporters: [],
+    ...emptySummary(TS),
     views: {
       remotehosts: [
         { key: { remotehost: '198.51.100.7' }, direction: 'in', bytes: 1000, packets: 10, flows: 2 },
@@ -31,7 +29,6 @@ function summary(): IntervalSummary {
     },
     interfaces: [{ exporter: '192.0.2.1', ifIndex: 3, ifSpeed: 1_000_000_000,
       in: { octets: 12_500, ucastPkts: 100, errors: 1, discards: 0, bps: 10_000, pps: 10 }, out: zi }],
-    stats: { records: 0, late: 0, hostOverflow: 0, portOverflow: 0, exporterOverflow: 0, collector: {} },
   };
 }
 
