@@ -2,7 +2,7 @@
 # The build stage runs the README's own commands; the runtime stage keeps only what `node dist/main.js`
 # loads (dist/, production node_modules, package.json for the version) and runs as a non-root user.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund && npm run build
 # drop the dev dependencies (TypeScript, tap, playwright) before the runtime stage copies node_modules
 RUN npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20.20.2-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json

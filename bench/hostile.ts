@@ -254,7 +254,8 @@ export async function run(): Promise<BenchRow[]> {
     { name: 'sound exporter records counted', value: r.sent.sound > 0 ? (100 * r.soundCounted) / r.sent.sound : 0, unit: '%',
       notes: `${fmt(r.soundCounted)} of ${fmt(r.sent.sound)}; the collector received ${fmt(m('datagrams_received_total'))} datagrams, decoded ${fmt(m('datagrams_decoded_total'))}; ` +
         `decode errors ${fmt(m('decode_errors_total'))}, records adjusted ${fmt(m('records_adjusted_total'))}, templates refused ${fmt(m('templates_refused_total'))}, ` +
-        `template misses ${fmt(m('template_misses_total'))}, log lines suppressed ${fmt(m('logs_suppressed_total'))}` },
+        `template misses ${fmt(m('template_misses_total'))}, log lines suppressed ${fmt(m('logs_suppressed_total'))}; shed undecoded: ` +
+        ['decoder_behind', 'unknown_source', 'socket_buffer'].map((why) => `${why} ${fmt(promTotal(r.metrics, 'datagrams_shed_total', `reason="${why}"`))}`).join(', ') },
     { name: 'SIGTERM to exit', value: r.stopMs, unit: 'ms', notes: `exit code ${r.exitCode}` },
   ];
 }

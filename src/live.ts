@@ -52,7 +52,11 @@ export class LiveCollector {
       this.log.info({ listen: hp, address: bound.address, port: bound.port }, 'listening');
     }
     p.start(this.clock());
-    this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => p.tick(Math.max(this.clock(), boundary)));
+    this.intervalClock = new IntervalClock(this.cfg.interval, (boundary) => {
+      // what the kernel shed since the last interval, into the summary this tick closes
+      for (const l of this.listeners) l.pollKernelDrops();
+      p.tick(Math.max(this.clock(), boundary));
+    });
     this.intervalClock.start();
     this.saver?.start();
   }

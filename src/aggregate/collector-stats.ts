@@ -24,6 +24,7 @@ export class CollectorStats {
       decodeErrors: m.total('decode_errors_total'),
       templateMisses: m.total('template_misses_total'),
       eventRecords: m.total('event_records_total'),
+      datagramsShed: m.total('datagrams_shed_total'),
       late: a.lateTotal,
       skippedIntervals: a.skipped,
     };

@@ -35,6 +35,21 @@ const YOUNG_MB = 1;
  */
 const SLICE_MS = 20;
 
+/**
+ * Shedding by source. While decoding keeps up (the batches in flight under a quarter of the bound) and
+ * has for QUIET_MS, every source sending is remembered; one first seen ESTABLISH_MS before is
+ * established. Past a quarter of the bound, datagrams from sources that are not established are shed
+ * first, so a flood from new (spoofed) sources cannot crowd out the exporters that were there before
+ * it; past the whole bound, everything is. When decoding falls behind after a quiet spell, the sources
+ * not yet established are forgotten, and none is learnt until it is quiet again: a flood's lulls do not
+ * make its sources established. Remembered: KNOWN_MAX sources, each forgotten after FORGET_MS without
+ * a datagram.
+ */
+const QUIET_MS = 60_000;
+const ESTABLISH_MS = 1000;
+const KNOWN_MAX = 4096;
+const FORGET_MS = 10 * 60_000;
+
 /** Per datagram in a batch: u32 length, f64 receivedMs, u16 port, u8 address length, address, payload. */
 const HEADER = 15;
 
@@ -45,6 +60,8 @@ const HEADER = 15;
  * 1M records/s, and cost more CPU (npm run bench udp: 0.48 % → 0.00 %, 37.1 → 34.6 s of CPU in 30 s).
  */
 const FLUSH_MS = 1;
+/** The same while past a quarter of the in-flight bound (behind): fuller batches. */
+const PRESSED_FLUSH_MS = 10;
 
 // Plain JavaScript, run with `eval`: no module resolution, so it works the same from src (tests) and dist.
 const WORKER_SOURCE = `
@@ -56,28 +73,64 @@ const sock = createSocket({ type: w.v6 ? 'udp6' : 'udp4', ipv6Only: w.v6 });
 const free = [];
 const fresh = () => free.pop() || new ArrayBuffer(${BATCH_BYTES});
 let buf = fresh(), u8 = new Uint8Array(buf), dv = new DataView(buf), at = 0, n = 0;
-let dropped = 0, socketErrors = 0, scheduled = false;
+let dropped = 0, unknown = 0, socketErrors = 0, scheduled = false;
+// source address -> [first, last] datagram time while quiet; anyEstablished: shedding by source is on
+const known = new Map();
+let anyEstablished = false, swept = Date.now(), lastBehind = -Infinity;
+const calmBelow = w.maxInFlight / 4;
+function remember(a, t) {
+  const e = known.get(a);
+  if (e !== undefined) {
+    e[1] = t;
+    if (t - e[0] >= ${ESTABLISH_MS}) anyEstablished = true;
+    return;
+  }
+  if (t - swept > 60000) sweep(t, (v) => t - v[1] > ${FORGET_MS});
+  if (known.size < ${KNOWN_MAX}) known.set(a, [t, t]);
+}
+function sweep(t, drop) {
+  swept = t;
+  anyEstablished = false;
+  for (const [k, v] of known) {
+    if (drop(v)) known.delete(k);
+    else if (t - v[0] >= ${ESTABLISH_MS}) anyEstablished = true;
+  }
+}
+function established(a, t) {
+  const e = known.get(a);
+  return e !== undefined && t - e[0] >= ${ESTABLISH_MS};
+}
 function flush() {
   scheduled = false;
   if (n === 0) {
     // only counts to report: keep the buffer
-    if (dropped || socketErrors) parentPort.postMessage({ type: 'batch', buf: null, used: 0, n: 0, dropped, socketErrors });
-    dropped = 0; socketErrors = 0;
+    if (dropped || unknown || socketErrors) parentPort.postMessage({ type: 'batch', buf: null, used: 0, n: 0, dropped, unknown, socketErrors });
+    dropped = 0; unknown = 0; socketErrors = 0;
     return;
   }
   Atomics.add(inFlight, 0, buf.byteLength);
-  parentPort.postMessage({ type: 'batch', buf, used: at, n, dropped, socketErrors }, [buf]);
+  parentPort.postMessage({ type: 'batch', buf, used: at, n, dropped, unknown, socketErrors }, [buf]);
   buf = fresh(); u8 = new Uint8Array(buf); dv = new DataView(buf); at = 0; n = 0;
-  dropped = 0; socketErrors = 0;
+  dropped = 0; unknown = 0; socketErrors = 0;
 }
 sock.on('message', (msg, r) => {
   // this thread's wall clock: a Clock cannot cross threads (with listen.thread off, UdpListener's is used)
   const t = Date.now();
-  const held = Atomics.load(inFlight, 0);
-  if (held > 0 && held + buf.byteLength > w.maxInFlight) {
-    dropped++;
-    if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); }
-    return;
+  const held = Atomics.load(inFlight, 0), a = r.address;
+  const quiet = t - lastBehind >= ${QUIET_MS};
+  if (held < calmBelow) {
+    if (quiet) remember(a, t);
+  } else {
+    if (quiet) sweep(t, (v) => t - v[0] < ${ESTABLISH_MS});
+    lastBehind = t;
+    let shed = true;
+    if (held + buf.byteLength > w.maxInFlight) dropped++;
+    else if (!established(a, t) && anyEstablished) unknown++;
+    else shed = false;
+    if (shed) {
+      if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); }
+      return;
+    }
   }
   const need = ${HEADER} + r.address.length + msg.length;
   if (need > ${BATCH_BYTES}) {
@@ -85,13 +138,14 @@ sock.on('message', (msg, r) => {
     flush();
     buf = new ArrayBuffer(need); u8 = new Uint8Array(buf); dv = new DataView(buf);
   } else if (at + need > buf.byteLength) flush();
-  dv.setUint32(at, msg.length); dv.setFloat64(at + 4, t); dv.setUint16(at + 12, r.port); u8[at + 14] = r.address.length;
-  const a = r.address;
+  dv.setUint32(at, msg.length); dv.setFloat64(at + 4, t); dv.setUint16(at + 12, r.port); u8[at + 14] = a.length;
   for (let i = 0; i < a.length; i++) u8[at + ${HEADER} + i] = a.charCodeAt(i);
   u8.set(msg, at + ${HEADER} + r.address.length);
   at += need; n++;
   if (at === buf.byteLength) flush();
-  else if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); }
+  // behind, a batch gathers longer: each one in flight counts its whole buffer, so batches of a few
+  // datagrams would fill the bound with little to decode
+  else if (!scheduled) { scheduled = true; setTimeout(flush, held < calmBelow ? ${FLUSH_MS} : ${PRESSED_FLUSH_MS}); }
 });
 sock.on('error', () => { socketErrors++; if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); } });
 parentPort.on('message', (m) => {
@@ -113,12 +167,13 @@ sock.bind({ address: w.address, port: w.port, exclusive: true }, () => {
 export interface ThreadHandlers {
   /** one received datagram: a view into the batch, valid during the call only (the batch is reused) */
   datagram(buf: Buffer, addr: string, port: number, receivedMs: number): void;
-  /** datagrams the worker dropped because the main thread was behind; socket errors */
+  /** datagrams the worker dropped because the main thread was behind: past the bound; from sources not established */
   dropped(n: number): void;
+  unknownSource(n: number): void;
   socketErrors(n: number): void;
 }
 
-interface BatchMessage { type: 'batch'; buf: ArrayBuffer | null; used: number; n: number; dropped: number; socketErrors: number }
+interface BatchMessage { type: 'batch'; buf: ArrayBuffer | null; used: number; n: number; dropped: number; unknown: number; socketErrors: number }
 type WorkerMessage = BatchMessage | ({ type: 'bound' } & BindResult) | { type: 'closed' };
 
 /** A socket read in a worker thread; start() resolves once it is bound (or failed to). */
@@ -195,6 +250,7 @@ export class ThreadReceiver {
 
   private batch(m: BatchMessage): void {
     if (m.dropped) this.h.dropped(m.dropped);
+    if (m.unknown) this.h.unknownSource(m.unknown);
     if (m.socketErrors) this.h.socketErrors(m.socketErrors);
     const ab = m.buf;
     if (ab === null) return;

@@ -7,6 +7,7 @@ import { splitHostPort, type HostPortProblem } from '../lib/hostport.js';
 import type { Counter, Gauge, Metrics } from '../lib/counters.js';
 import { wallClock, type Clock } from '../lib/clock.js';
 import { ThreadReceiver } from './udp-thread.js';
+import { kernelDrops } from './kernel-drops.js';
 
 export interface Config {
   /** Literal IPv4 or IPv6 address to bind ('0.0.0.0', '::', '127.0.0.1'...). */
@@ -88,7 +89,15 @@ export class UdpListener {
   private socket: Socket | null = null;
   private thread: ThreadReceiver | null = null;
   private threadAddress = { address: '', port: 0 };
-  private readonly threadDropped: Counter;
+  /**
+   * datagrams shed because decoding was behind: the thread's bound (decoder_behind), sources not yet
+   * established while it is a quarter full (unknown_source), the kernel's buffer (socket_buffer)
+   */
+  private readonly shedBehind: Counter;
+  private readonly shedUnknown: Counter;
+  private readonly shedSocket: Counter;
+  /** the kernel's drop count of the socket when last read */
+  private kernelSeen = 0;
   private readonly datagrams: Counter;
   private readonly bytes: Counter;
   private readonly handlerErrors: Counter;
@@ -110,12 +119,16 @@ export class UdpListener {
     this.socketErrors = metrics.counter('udp_socket_errors_total', 'Errors reported by a listening socket', l);
     this.recvBufferBytes = metrics.gauge('udp_recv_buffer_bytes', 'Receive buffer size the OS reports', l);
     this.recvBufferCapped = metrics.gauge('udp_recv_buffer_capped', '1 when the OS granted less receive buffer than configured', l);
-    this.threadDropped = metrics.counter('udp_thread_dropped_total', 'Datagrams the receiving thread dropped because decoding was behind', l);
+    const shed = 'Datagrams shed before decoding because it was behind, by reason';
+    this.shedBehind = metrics.counter('datagrams_shed_total', shed, { ...l, reason: 'decoder_behind' });
+    this.shedUnknown = metrics.counter('datagrams_shed_total', shed, { ...l, reason: 'unknown_source' });
+    this.shedSocket = metrics.counter('datagrams_shed_total', shed, { ...l, reason: 'socket_buffer' });
   }
 
   /** Binds the socket; rejects with a ListenError naming the address when that fails. */
   async start(): Promise<void> {
     if (this.socket || this.thread) return;
+    this.kernelSeen = 0;
     const { address, port } = this.config;
     const v6 = isIP(address) === 6;
     if (this.config.thread) return this.startThread(v6);
@@ -142,7 +155,8 @@ export class UdpListener {
     const { address, port, recvBufferSize } = this.config;
     const t = new ThreadReceiver({ address, port, v6, recvBufferSize }, {
       datagram: (buf, addr, p, ms) => this.receive(buf, addr, p, ms),
-      dropped: (n) => this.threadDropped.inc(n),
+      dropped: (n) => this.shedBehind.inc(n),
+      unknownSource: (n) => this.shedUnknown.inc(n),
       socketErrors: (n) => this.socketErrors.inc(n),
     });
     const r = await t.start();
@@ -187,7 +201,22 @@ export class UdpListener {
     }
   }
 
+  /**
+   * Counts what the kernel dropped on the socket since the last call (Linux; elsewhere nothing): called
+   * at each interval, so the summaries and /metrics lag it by one interval at most.
+   */
+  pollKernelDrops(): void {
+    if (!this.socket && !this.thread) return;
+    const a = this.address();
+    const n = kernelDrops(a.address, a.port);
+    if (n === undefined) return;
+    // a new socket (restarted listener) starts from 0 again
+    if (n > this.kernelSeen) this.shedSocket.inc(n - this.kernelSeen);
+    this.kernelSeen = n;
+  }
+
   async stop(): Promise<void> {
+    this.pollKernelDrops();
     const t = this.thread;
     this.thread = null;
     await t?.stop();
