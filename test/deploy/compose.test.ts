@@ -104,6 +104,10 @@ t.test('the Dockerfile builds as the README does and runs unprivileged with a he
   const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
   t.ok(froms.length >= 2, 'multi-stage');
   for (const f of froms) t.match(f, /^[\w./-]+:\d+\.\d+\.\d+-[\w.-]+$/, `${f}: pinned`);
+  // the image ships the Node.js that CI runs the suite on besides the machine's (.ci/run)
+  const lts = /^NODE_LTS="([\d.]+)"$/m.exec(read('.ci/run'))?.[1];
+  t.ok(lts, `.ci/run names the LTS it tests on: ${lts}`);
+  for (const f of froms) t.ok(f.startsWith(`node:${lts}-`), `${f} is Node.js ${lts}`);
   const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   const user = /^USER (\S+)/m.exec(lastStage)?.[1];
   t.ok(user && user !== 'root' && user !== '0', `runs as ${user}`);

@@ -8,8 +8,20 @@ import { Metrics } from '../../src/lib/counters.js';
 import { UdpListener } from '../../src/ingest/udp.js';
 import { kernelDrops, procLocalAddress } from '../../src/ingest/kernel-drops.js';
 import { waitFor } from '../helpers/udp.js';
+import { startCollector } from '../helpers/collector.js';
 
 const OPTS = { timeout: 30_000 };
+
+/**
+ * Another process sends `n` datagrams of 1,400 bytes to `port` while spawnSync blocks this thread
+ * (5.6 MB for 4,000: far past a default receive buffer); its exit status.
+ */
+function burst(port: number, n: number): number | null {
+  return spawnSync(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let done = 0;
+    for (let i = 0; i < ${n}; i++) s.send(Buffer.alloc(1400, i & 255), ${port}, '127.0.0.1', () => { if (++done === ${n}) s.close(); });`],
+  { stdio: 'ignore', timeout: 20_000 }).status;
+}
 const linux = existsSync('/proc/net/udp');
 
 t.test('the kernel\'s local_address of a socket', async (t) => {
@@ -35,13 +47,7 @@ for (const thread of [false, true]) {
     const port = l.address().port;
     t.equal(kernelDrops('127.0.0.1', port), 0, 'a fresh socket dropped nothing');
     const sent = 4000;
-    // spawnSync blocks this thread while another process sends 4,000 datagrams of 1,400 bytes (5.6 MB,
-    // far past the default receive buffer)
-    const r = spawnSync(process.execPath, ['-e', `
-      const s = require('node:dgram').createSocket('udp4'); let done = 0;
-      for (let i = 0; i < ${sent}; i++) s.send(Buffer.alloc(1400, i & 255), ${port}, '127.0.0.1', () => { if (++done === ${sent}) s.close(); });`],
-    { stdio: 'ignore', timeout: 20_000 });
-    t.equal(r.status, 0, 'the sender sent everything');
+    t.equal(burst(port, sent), 0, 'the sender sent everything');
     let last = -1;
     // what the socket held is read now; wait until nothing more arrives
     await waitFor(() => {
@@ -61,3 +67,17 @@ for (const thread of [false, true]) {
     t.equal(metrics.total('datagrams_shed_total', { reason: 'socket_buffer' }), shedSocket, 'counted once');
   });
 }
+
+t.test('live: the collector reads the kernel\'s drops at each interval, into /metrics and the summaries', { ...OPTS, skip: !linux && 'not Linux' }, async (t) => {
+  const c = await startCollector({ interval: '1s', listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [], thread: false, recvBufferSize: 65536 } });
+  const sent = 4000;
+  t.equal(burst(c.port, sent), 0, 'the sender sent everything');
+  const shed = () => c.pipeline.metrics.total('datagrams_shed_total', { reason: 'socket_buffer' });
+  await waitFor(() => shed() > 0, 5000).catch(() => {});
+  t.ok(shed() > 0, `read at the next interval: ${shed()} shed by the kernel`);
+  const received = c.pipeline.metrics.total('datagrams_received_total');
+  await c.stop();
+  t.equal(received + shed(), sent, `received ${received} + shed ${shed()} = sent`);
+  const inSummaries = c.summaries.reduce((a, s) => a + (s.stats.collector.datagramsShed ?? 0), 0);
+  t.equal(inSummaries, shed(), 'the summaries carry them as datagramsShed');
+});
