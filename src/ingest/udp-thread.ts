@@ -100,6 +100,10 @@ function established(a, t) {
   const e = known.get(a);
   return e !== undefined && t - e[0] >= ${ESTABLISH_MS};
 }
+/** Hands the batch (or just the counts) over in \`ms\`, unless that is already due. */
+function schedule(ms) {
+  if (!scheduled) { scheduled = true; setTimeout(flush, ms); }
+}
 function flush() {
   scheduled = false;
   if (n === 0) {
@@ -127,12 +131,9 @@ sock.on('message', (msg, r) => {
     if (held + buf.byteLength > w.maxInFlight) dropped++;
     else if (!established(a, t) && anyEstablished) unknown++;
     else shed = false;
-    if (shed) {
-      if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); }
-      return;
-    }
+    if (shed) return schedule(${FLUSH_MS});
   }
-  const need = ${HEADER} + r.address.length + msg.length;
+  const need = ${HEADER} + a.length + msg.length;
   if (need > ${BATCH_BYTES}) {
     // a datagram larger than a batch (up to 64 KB) goes alone
     flush();
@@ -140,14 +141,14 @@ sock.on('message', (msg, r) => {
   } else if (at + need > buf.byteLength) flush();
   dv.setUint32(at, msg.length); dv.setFloat64(at + 4, t); dv.setUint16(at + 12, r.port); u8[at + 14] = a.length;
   for (let i = 0; i < a.length; i++) u8[at + ${HEADER} + i] = a.charCodeAt(i);
-  u8.set(msg, at + ${HEADER} + r.address.length);
+  u8.set(msg, at + ${HEADER} + a.length);
   at += need; n++;
   if (at === buf.byteLength) flush();
   // behind, a batch gathers longer: each one in flight counts its whole buffer, so batches of a few
   // datagrams would fill the bound with little to decode
-  else if (!scheduled) { scheduled = true; setTimeout(flush, held < calmBelow ? ${FLUSH_MS} : ${PRESSED_FLUSH_MS}); }
+  else schedule(held < calmBelow ? ${FLUSH_MS} : ${PRESSED_FLUSH_MS});
 });
-sock.on('error', () => { socketErrors++; if (!scheduled) { scheduled = true; setTimeout(flush, ${FLUSH_MS}); } });
+sock.on('error', () => { socketErrors++; schedule(${FLUSH_MS}); });
 parentPort.on('message', (m) => {
   if (m instanceof ArrayBuffer) { if (free.length < ${MAX_FREE}) free.push(m); return; }
   if (m === 'stop') { flush(); sock.close(() => { parentPort.postMessage({ type: 'closed' }); parentPort.close(); }); }
