@@ -6,7 +6,7 @@ import { GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common';
 import type { VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { MEASUREMENTS } from '../export/series.js';
 import type { Section } from './dashboard.js';
-import { pieChart, seriesToRows, statPanel, tablePanel, timeSeries, type TimeSeriesSpec } from './panels.js';
+import { pieChart, problemsPanel, seriesToRows, statPanel, tablePanel, timeSeries, type TimeSeriesSpec } from './panels.js';
 import { GRAPHITE_DS, GraphiteTarget } from './query.js';
 import { list, prefixBox, topChoice } from './variables.js';
 
@@ -108,13 +108,10 @@ export function graphiteSections(both: Both): { head: Section[]; tail: Section[]
   const health = fields(['decodeErrors', 'templateMisses', 'late', 'hostOverflow', 'portOverflow', 'exporterOverflow']);
   const tail: Section[] = [
     { title: 'Collector health', panels: [
-      statPanel({ title: 'Problems over the range', unit: 'short', w: 24, h: 4, ds, steps: ['green', [1, 'red']],
-        description: 'Decode errors, data sets without a template, late record parts (counted in a later interval, never dropped), and sink ' +
-          'lines lost (dropped or failed). Anything but 0 deserves a look.',
-        targets: [
-          target(`groupByNode(${overRange(both(`collector.${problems}`))}, -1, 'sumSeries')`),
-          target(`alias(${overRange(`sumSeries(${both(`sinks.*.${fields(['dropped', 'failed'])}`)})`)}, 'sink lines lost')`, 'B'),
-        ] }),
+      problemsPanel(ds, [
+        target(`groupByNode(${overRange(both(`collector.${problems}`))}, -1, 'sumSeries')`),
+        target(`alias(${overRange(`sumSeries(${both(`sinks.*.${fields(['dropped', 'failed'])}`)})`)}, 'sink lines lost')`, 'B'),
+      ]),
       timeSeries({ title: 'Datagrams and records per second', unit: 'short', w: 12, h: 8, ds,
         description: 'What the collector decoded: datagrams and flow records per second.',
         targets: ['datagrams', 'records'].map((f, i) => target(`alias(scaleToSeconds(sumSeries(${both(`collector.${f}`)}), 1), '${f}/s')`, 'AB'[i])) }),

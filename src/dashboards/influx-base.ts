@@ -3,7 +3,7 @@
 // the instances it picks (docs/scaling.md): amounts with sum(), rates as the sum of each one's mean.
 import { GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common';
 import type { Section } from './dashboard.js';
-import { HIDE_TIME, pieChart, statPanel, tablePanel, timeSeries, type TimeSeriesSpec } from './panels.js';
+import { HIDE_TIME, pieChart, problemsPanel, statPanel, tablePanel, timeSeries, type TimeSeriesSpec } from './panels.js';
 import { INFLUX_DS, InfluxQL } from './query.js';
 
 const ds = INFLUX_DS;
@@ -115,14 +115,11 @@ export function influxSections(): { head: Section[]; tail: Section[] } {
   ];
   const tail: Section[] = [
     { title: 'Collector health', panels: [
-      statPanel({ title: 'Problems over the range', unit: 'short', w: 24, h: 4, ds, steps: ['green', [1, 'red']],
-        description: 'Decode errors, data sets without a template, late record parts (counted in a later interval, never dropped), and sink ' +
-          'lines lost (dropped or failed). Anything but 0 deserves a look.',
-        targets: [
-          new InfluxQL(`SELECT sum(decodeErrors) AS decodeErrors, sum(templateMisses) AS templateMisses, sum(late) AS late FROM collector WHERE ${where()}`)
-            .alias('$col'),
-          new InfluxQL(`SELECT sum(dropped) + sum(failed) AS lost FROM sinks WHERE ${where()}`, 'B').alias('sink lines lost'),
-        ] }),
+      problemsPanel(ds, [
+        new InfluxQL(`SELECT sum(decodeErrors) AS decodeErrors, sum(templateMisses) AS templateMisses, sum(late) AS late FROM collector WHERE ${where()}`)
+          .alias('$col'),
+        new InfluxQL(`SELECT sum(dropped) + sum(failed) AS lost FROM sinks WHERE ${where()}`, 'B').alias('sink lines lost'),
+      ]),
       timeSeries({ title: 'Datagrams and records per second', unit: 'short', w: 12, h: 8, ds,
         description: 'What the collector decoded: datagrams and flow records per second.',
         targets: [new InfluxQL('SELECT sum(datagrams) * 1000.0 / $__interval_ms AS datagrams, sum(records) * 1000.0 / $__interval_ms AS records ' +

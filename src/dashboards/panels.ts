@@ -76,6 +76,14 @@ export interface StatSpec extends PanelSpec {
   steps: [string, ...[number, string][]];
 }
 
+/** The collector's problems summed over the range (decode errors, template misses, late parts, sink lines lost). */
+export function problemsPanel(ds: DataSourceRef, targets: Builder<Dataquery>[]): stat.PanelBuilder {
+  return statPanel({ title: 'Problems over the range', unit: 'short', w: 24, h: 4, ds, steps: ['green', [1, 'red']],
+    description: 'Decode errors, data sets without a template, late record parts (counted in a later interval, never dropped), and sink ' +
+      'lines lost (dropped or failed). Anything but 0 deserves a look.',
+    targets });
+}
+
 /** The sum of each series over the range, as big numbers. */
 export function statPanel(s: StatSpec): stat.PanelBuilder {
   const [first, ...rest] = s.steps;
