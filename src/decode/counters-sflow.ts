@@ -160,6 +160,8 @@ export class SflowCounterStore {
   private readonly map = new Map<string, IfCounters>();
   /** Samples refused because the map was full and their key was new. */
   overflow = 0;
+  /** when the full store last dropped its stale entries */
+  private sweptMs = -Infinity;
   /** Samples that started a new baseline instead of giving a delta (all reasons). */
   resets = 0;
   private readonly deltas: CounterDeltaOptions | undefined;
@@ -186,6 +188,12 @@ export class SflowCounterStore {
       if (this.deltas !== undefined) this.compare(old, c, this.deltas);
       old.copyFrom(c);
       return true;
+    }
+    // full: the stale entries go first (at most a pass a second), so agents made up by a spoofed
+    // flood hold the places for maxGapMs at most, not for good
+    if (this.map.size >= this.maxEntries && c.receivedMs - this.sweptMs >= 1000) {
+      this.sweptMs = c.receivedMs;
+      this.expire(c.receivedMs - this.maxGapMs);
     }
     if (this.map.size >= this.maxEntries) {
       this.overflow++;

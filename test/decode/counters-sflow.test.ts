@@ -155,6 +155,19 @@ t.test('a gap longer than maxGapMs restarts the baseline; unknown counters (all 
   t.end();
 });
 
+t.test('a store filled by made-up agents takes new interfaces again once they are stale', (t) => {
+  const full = new SflowCounterStore(100);
+  const agent = (at: number, i: number) => Object.assign(sample({ at, ifIndex: i }), { agent: `10.9.0.${i}` });
+  for (let i = 0; i < 100; i++) full.put(agent(0, i));
+  t.notOk(full.put(sample({ at: 60, ifIndex: 1 })), 'full: a real agent\'s interface is refused');
+  t.notOk(full.put(sample({ at: 15 * 60, ifIndex: 1 })), 'still, while a rise could be taken from the made-up ones');
+  full.put(agent(15 * 60, 7)); // one made-up agent keeps sending
+  t.ok(full.put(sample({ at: 15 * 60 + 2, ifIndex: 1 })), 'past the gap the stale ones go, and the real one is taken');
+  t.equal(full.size, 2);
+  t.equal(full.overflow, 2);
+  t.end();
+});
+
 t.test('interfaces are keyed apart; without onDelta the store only keeps samples', (t) => {
   const { st, deltas } = store();
   st.put(sample({ at: 0, ifIndex: 1, inOctets: 10 }));
