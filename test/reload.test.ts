@@ -39,6 +39,8 @@ t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a
   const send = (b: Buffer) => new Promise<void>((r) => sock.send(b, port, '127.0.0.1', () => r()));
   const metric = async (re: RegExp) => Number(re.exec(await (await fetch(`${web}metrics`)).text())?.[1] ?? 0);
   const records = () => metric(/^flowbridge_records_total(?:\{[^}]*\})? (\d+)/m);
+  const views = async () => ((await (await fetch(`${web}api/info`)).json()) as { views: { name: string }[] }).views.map((v) => v.name);
+  t.same(await views(), ['interfaces', 'remotehosts'], '/api/info: the default views');
 
   // before: 10.2/16 is not home, so lab traffic is external
   await send(v5Datagram('10.1.0.5', '192.0.2.9', 3, 1000));
@@ -48,11 +50,13 @@ t.test('SIGHUP reloads networks, sinks and alerts; the open interval survives; a
   // a second group, another output file, an alert on it, and a key that needs a restart
   let mark = err.length;
   config(`networks: { home: [10.1.0.0/16], lab: [10.2.0.0/16] }\noutput: { format: json, path: ${JSON.stringify(outB)} }\n` +
-    'alerts: { flows: [{ name: lab-out, keys: [ipsource], filter: "sourcegroup=lab", value: bytes, event: each }] }\n', 30);
+    'alerts: { flows: [{ name: lab-out, keys: [ipsource], filter: "sourcegroup=lab", value: bytes, event: each }] }\n' +
+    'views: [{ name: talkers, keys: [localhost] }]\n', 30);
   child.kill('SIGHUP');
   const done = await waitFor(/"msg":"configuration reloaded"/, mark);
   t.ok(done, 'reloaded');
   t.match(err.slice(mark), /"keys":\["interval"\][^\n]*apply only after a restart/, 'says which changed keys need a restart');
+  t.same(await views(), ['talkers'], '/api/info: the reloaded views');
   await send(v5Datagram('10.1.0.5', '192.0.2.9', 3, 1000));
   await send(v5Datagram('10.2.0.7', '192.0.2.9', 2, 500));
   for (let i = 0; i < 100 && (await records()) < 10; i++) await sleep(50);
