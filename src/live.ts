@@ -32,7 +32,7 @@ export class LiveCollector {
     const p = this.pipeline = new Pipeline(cfg, { ...opts, metrics: this.metrics, time: 'arrival' });
     const st = cfg.state;
     this.saver = st.file
-      ? new StateSaver(st.file, { templates: p.templates, sampling: p.sampling },
+      ? new StateSaver(st.file, { templates: p.templates, sampling: p.sampling, names: p.interfaceNames },
         { saveEveryMs: st.saveEvery, minIntervalMs: st.minInterval, maxBytes: st.maxBytes }, p.arrivalClock, this.log, this.metrics)
       : undefined;
   }

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import { Pipeline } from '../src/pipeline.js';
+import { LiveCollector } from '../src/live.js';
 import type { IntervalSummary, ViewRow } from '../src/aggregate/summary.js';
 import { IfCounterDelta } from '../src/decode/counters-sflow.js';
 import { InfluxSink } from '../src/export/influx.js';
@@ -163,4 +164,21 @@ t.test('hostile options data: 100,000 ifIndexes from one source and huge garbage
   t.same(rows(s!), [`192.0.2.2 3 in et-0/0/3`, `192.0.2.2 4 out _[2J${'A'.repeat(60)}`]);
   const line = new InfluxSink({ api: 'v1' }, { metrics: new Metrics() }).format(s!).find((l) => l.includes('interface=4'))!;
   t.match(line, /,ifname=_\[2JA{60},interface=4 /, 'the cleaned name as the tag');
+});
+
+t.test('learned names survive a restart through the state file', async (t) => {
+  const file = `${t.testdir({})}/state.json`;
+  const cfg = loadConfig({ argv: [], env: {}, overrides: {
+    networks: { home: ['10.0.0.0/8'] }, state: { file }, listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [] }, output: { format: 'none' },
+  } });
+  const first = new LiveCollector(cfg);
+  await first.start();
+  first.onDatagram(v9Names([3, 'xe-0/0/1', 'uplink to core'], [7, '', 'transit: AS64500']), V9_EXPORTER, T);
+  await first.stop();
+  const second = new LiveCollector(cfg);
+  await second.start();
+  t.teardown(() => second.stop());
+  const names = second.pipeline.interfaceNames;
+  t.same([names.name(V9_EXPORTER, 3), names.name(V9_EXPORTER, 7), names.learnedSize], ['xe-0/0/1', 'transit: AS64500', 2],
+    'the names are back before the exporter sends its options again');
 });

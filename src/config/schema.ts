@@ -258,7 +258,7 @@ const templates: Section = {
   },
   state: {
     file: {
-      doc: 'File the live collector persists templates and sampling rates in, so a restart has no template gap; "" = do not persist. Replay never reads or writes it. A path that can never be written (its directory under a file or on /proc) stops the collector at start-up; a save that fails later is retried, less and less often, and counted in state_save_errors_total.',
+      doc: 'File the live collector persists templates, sampling rates and learned interface names in, so a restart has no template gap; "" = do not persist. Replay never reads or writes it. A path that can never be written (its directory under a file or on /proc) stops the collector at start-up; a save that fails later is retried, less and less often, and counted in state_save_errors_total.',
       format: stateFile,
       default: '.flowbridge/state.json',
     },

@@ -160,6 +160,31 @@ export class InterfaceNames implements InterfaceNameLookup {
     return this.configured.get(k) ?? this.learned.get(k)?.name;
   }
 
+  /** The learned names for the state file, oldest first: [exporter, ifIndex, name, 1 if from a description]. */
+  serialize(): { entries: [string, number, string, number][] } {
+    const entries: [string, number, string, number][] = [];
+    for (const [k, v] of this.learned) {
+      const bar = k.lastIndexOf('|');
+      entries.push([k.slice(0, bar), Number(k.slice(bar + 1)), v.name, v.fromDescription ? 1 : 0]);
+    }
+    return { entries };
+  }
+
+  /**
+   * Learns the names a state file holds (serialize()'s form), within the same bounds and cleaning as
+   * from the wire; malformed entries are skipped. Returns how many are held.
+   */
+  restore(doc: unknown): number {
+    const entries = (doc as { entries?: unknown } | null)?.entries;
+    if (!Array.isArray(entries)) return 0;
+    let n = 0;
+    for (const e of entries as unknown[]) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number' || typeof e[2] !== 'string') continue;
+      if (this.learn(e[0], e[1], cleanName(e[2]), e[3] === 1)) n++;
+    }
+    return n;
+  }
+
   clear(): void {
     this.learned.clear();
     this.perExporter.clear();

@@ -33,7 +33,7 @@ export class StateSaver {
   load(): void {
     const r = loadState(this.file, this.parts, this.cfg.maxBytes * LOAD_SLACK);
     if (r.error) this.log.warn({ file: this.file, err: r.error }, 'state file ignored');
-    else if (r.templates) this.log.info({ file: this.file, templates: r.templates }, 'templates restored');
+    else if (r.templates || r.interfaceNames) this.log.info({ file: this.file, templates: r.templates, interfaceNames: r.interfaceNames }, 'templates restored');
   }
 
   /** Starts the saveEvery timer, which writes even without a change (template ages). */
@@ -47,10 +47,10 @@ export class StateSaver {
     if (this.version() !== this.savedVersion) this.soon();
   }
 
-  /** Changes worth persisting: templates learned or withdrawn, sampling rates set. */
+  /** Changes worth persisting: templates learned or withdrawn, sampling rates set, interface names learned. */
   private version(): number {
     const ts = this.parts.templates.stats, ss = this.parts.sampling.stats;
-    return ts.learned + ts.withdrawn + ss.updates;
+    return ts.learned + ts.withdrawn + ss.updates + (this.parts.names?.learnedTotal.value ?? 0);
   }
 
   /** `periodic`: the saveEvery timer's call. The timer only writes the last change of a burst. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { TemplateCache } from './templates.js';
 import type { SamplingTable } from './sampling.js';
+import type { InterfaceNames } from './interface-names.js';
 
 export const STATE_FORMAT = 'flowbridge-decoder-state';
 export const STATE_VERSION = 1;
@@ -33,6 +34,8 @@ export const LOAD_SLACK = 4;
 export interface StateParts {
   templates: TemplateCache;
   sampling: SamplingTable;
+  /** interface names learned from options data (optional: files without them load as before) */
+  names?: InterfaceNames;
 }
 
 export interface SaveResult {
@@ -48,17 +51,25 @@ export interface LoadResult {
   missing: boolean;
   templates: number;
   sampling: number;
+  interfaceNames: number;
   /** Why the file was ignored, for the caller to log. */
   error?: Error;
 }
 
-/** The document, at most maxBytes: sampling rates, then templates in the cache's order until full. */
+/**
+ * The document, at most maxBytes: sampling rates, interface names, then templates in the cache's order
+ * until full (the first two are left out when they alone would pass it).
+ */
 function render(parts: StateParts, maxBytes: number): { body: string } & SaveResult {
   const tail = ']}}';
+  const none = '{"entries":[]}';
   let sampling = JSON.stringify(parts.sampling.serialize());
-  const head = (s: string) => `{"format":${JSON.stringify(STATE_FORMAT)},"version":${STATE_VERSION},"sampling":${s},"templates":{"templates":[`;
-  if (Buffer.byteLength(head(sampling)) + tail.length > maxBytes) sampling = '{"entries":[]}';
-  const chunks = [head(sampling)];
+  let names = parts.names ? JSON.stringify(parts.names.serialize()) : none;
+  const head = () => `{"format":${JSON.stringify(STATE_FORMAT)},"version":${STATE_VERSION},"sampling":${sampling},` +
+    `"interfaceNames":${names},"templates":{"templates":[`;
+  if (Buffer.byteLength(head()) + tail.length > maxBytes) names = none;
+  if (Buffer.byteLength(head()) + tail.length > maxBytes) sampling = none;
+  const chunks = [head()];
   let bytes = Buffer.byteLength(chunks[0]!) + tail.length, n = 0;
   for (const entry of parts.templates.entryTexts()) {
     const text = n > 0 ? `,${entry}` : entry;
@@ -129,7 +140,7 @@ export function saveState(file: string, parts: StateParts, maxBytes = STATE_DEFA
 }
 
 function ignored(file: string, why: string): LoadResult {
-  return { loaded: false, missing: false, templates: 0, sampling: 0, error: new Error(`state file ${file} ignored: ${why}`) };
+  return { loaded: false, missing: false, templates: 0, sampling: 0, interfaceNames: 0, error: new Error(`state file ${file} ignored: ${why}`) };
 }
 
 /** Restores state saved by saveState (within the caches' quotas). Never throws: problems come back in `error`. */
@@ -142,7 +153,7 @@ export function loadState(file: string, parts: StateParts, maxBytes = STATE_DEFA
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { loaded: false, missing: true, templates: 0, sampling: 0 };
+      return { loaded: false, missing: true, templates: 0, sampling: 0, interfaceNames: 0 };
     }
     return ignored(file, (err as Error).message);
   }
@@ -161,6 +172,7 @@ export function loadState(file: string, parts: StateParts, maxBytes = STATE_DEFA
     missing: false,
     templates: parts.templates.restore(o.templates),
     sampling: parts.sampling.restore(o.sampling),
+    interfaceNames: parts.names?.restore(o.interfaceNames) ?? 0,
   };
 }
 

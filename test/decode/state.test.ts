@@ -5,6 +5,7 @@ import { loadState, saveState, STATE_FORMAT, STATE_VERSION } from '../../src/dec
 import { TemplateCache } from '../../src/decode/templates.js';
 import { SamplingTable } from '../../src/decode/sampling.js';
 import { TemplateKind } from '../../src/decode/elements.js';
+import { InterfaceNames } from '../../src/decode/interface-names.js';
 
 const now = () => 1_800_000_000_000;
 
@@ -30,7 +31,7 @@ t.test('save then load restores templates and sampling; the write leaves no temp
   t.equal(doc.version, STATE_VERSION);
   const p = parts();
   const res = loadState(file, p);
-  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 2 });
+  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 2, interfaceNames: 0 });
   t.equal(p.templates.get('10.0.0.1', 9, 0, 256)!.minLen, 12);
   t.equal(p.sampling.lookup('10.0.0.1', 9, 0), 64);
   t.equal(p.sampling.lookup('10.0.0.1', 10, 3, 2), 1000);
@@ -44,7 +45,7 @@ t.test('save then load restores templates and sampling; the write leaves no temp
 
 t.test('a missing file is fine', (t) => {
   const res = loadState(path.join(t.testdir({}), 'nope.json'), parts());
-  t.same(res, { loaded: false, missing: true, templates: 0, sampling: 0 });
+  t.same(res, { loaded: false, missing: true, templates: 0, sampling: 0, interfaceNames: 0 });
   t.end();
 });
 
@@ -86,7 +87,7 @@ t.test('valid envelope with bad entries restores only the good ones', (t) => {
     templates: { templates: [...snap.templates, { id: 'x' }] }, sampling: { entries: 'nope' },
   }));
   const res = loadState(f, parts());
-  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 0 });
+  t.same(res, { loaded: true, missing: false, templates: 2, sampling: 0, interfaceNames: 0 });
   t.end();
 });
 
@@ -125,5 +126,50 @@ t.test('a directory that cannot be made under /proc fails the save at once (mkdi
   const started = Date.now();
   t.throws(() => saveState('/proc/self/flowbridge/sub/state.json', filled()));
   t.ok(Date.now() - started < 1000);
+  t.end();
+});
+
+t.test('learned interface names survive a restart, within the same bounds and cleaning as from the wire', (t) => {
+  const dir = t.testdir({});
+  const file = path.join(dir, 'state.json');
+  const names = new InterfaceNames();
+  names.learn('10.0.0.1', 3, 'xe-0/0/3', false);
+  names.learn('10.0.0.1', 4, 'uplink to core', true);
+  names.learn('2001:db8::1', 7, 'et-7', false);
+  names.configure({ '10.0.0.1': { 5: 'configured, not saved' } });
+  saveState(file, { ...parts(), names });
+  const restored = new InterfaceNames();
+  t.same(loadState(file, { ...parts(), names: restored }), { loaded: true, missing: false, templates: 0, sampling: 0, interfaceNames: 3 });
+  t.same([restored.name('10.0.0.1', 3), restored.name('10.0.0.1', 4), restored.name('2001:db8::1', 7), restored.name('10.0.0.1', 5)],
+    ['xe-0/0/3', 'uplink to core', 'et-7', undefined]);
+  // a description stays one: a name learned later replaces it, as it would have without the restart
+  restored.learn('10.0.0.1', 4, 'xe-0/0/4', false);
+  t.equal(restored.name('10.0.0.1', 4), 'xe-0/0/4');
+  // an edited or damaged file: bad entries skipped, names cleaned, the per-exporter bound kept
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { interfaceNames: { entries: unknown[] } };
+  doc.interfaceNames.entries = [['10.0.0.2', 1, 'ok\u0007name', 0], ['10.0.0.2', 0, 'index 0', 0], ['10.0.0.2', '2', 'text index', 0],
+    'junk', null, ['10.0.0.2', 3, 42, 0], ['10.0.0.3', 1, 'a', 0], ['10.0.0.3', 2, 'b', 0]];
+  writeFileSync(file, JSON.stringify(doc));
+  const bounded = new InterfaceNames({ maxPerExporter: 1 });
+  t.equal(loadState(file, { ...parts(), names: bounded }).interfaceNames, 2);
+  t.same([bounded.name('10.0.0.2', 1), bounded.name('10.0.0.3', 1), bounded.name('10.0.0.3', 2)], ['ok_name', 'a', undefined]);
+  // a file of an earlier release, without names, loads as before
+  delete (doc as Partial<typeof doc>).interfaceNames;
+  writeFileSync(file, JSON.stringify(doc));
+  t.match(loadState(file, { ...parts(), names: new InterfaceNames() }), { loaded: true, interfaceNames: 0 });
+  t.end();
+});
+
+t.test('names are left out whole when they alone would pass maxBytes', (t) => {
+  const dir = t.testdir({});
+  const file = path.join(dir, 'state.json');
+  const names = new InterfaceNames();
+  for (let i = 1; i <= 200; i++) names.learn('10.0.0.1', i, `port-${i}`.padEnd(60, 'x'), false);
+  const small = saveState(file, { ...filled(), names }, 4096);
+  t.ok(small.bytes <= 4096 && small.templates === 2, `${small.bytes} bytes: the templates, without the names`);
+  t.equal(loadState(file, { ...parts(), names: new InterfaceNames() }).interfaceNames, 0, 'names left out whole');
+  const fits = saveState(file, { ...filled(), names }, 64 * 1024);
+  t.equal(fits.templates, 2);
+  t.equal(loadState(file, { ...parts(), names: new InterfaceNames() }).interfaceNames, 200);
   t.end();
 });
