@@ -8,7 +8,8 @@
 // lost) and CPU per million records. BENCH_UDP_RATES (M records/s, comma-separated) changes the
 // sweep; BENCH_UDP_RATE (records/s) runs one rate with every detail; BENCH_UDP_WARMUP and
 // BENCH_UDP_SECONDS (seconds), BENCH_UDP_FORMAT (netflow5, netflow9, ipfix, sflow5; nfacctd only takes
-// the NetFlow/IPFIX ones) and BENCH_UDP_VIEWS=none (flowbridge without the default views) apply to both.
+// the NetFlow/IPFIX ones) apply to both; BENCH_UDP_VIEWS=none (without the default views) and
+// BENCH_UDP_ASSIGN (aggregate.assign: spread, end or arrival) to flowbridge.
 // flowbridge runs in this process rate after rate: its RSS includes what earlier rates left.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -190,6 +191,8 @@ async function flowbridge(p: Params, recvBuf: number): Promise<{ rows: BenchRow[
     listen: { netflow: ['127.0.0.1:0'], sflow: [], extra: [], recvBufferSize: recvBuf },
     // BENCH_UDP_VIEWS=none: without the default views, to see what they cost end to end
     ...(process.env.BENCH_UDP_VIEWS === 'none' ? { views: [] } : {}),
+    // BENCH_UDP_ASSIGN=end: each record in the interval of its end, to see what spreading costs end to end
+    ...(process.env.BENCH_UDP_ASSIGN ? { aggregate: { assign: process.env.BENCH_UDP_ASSIGN } } : {}),
   } });
   let summaries = 0, late = 0;
   const pipe = new LiveCollector(cfg, { onSummary: (s) => {
